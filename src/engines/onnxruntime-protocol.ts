@@ -1,0 +1,39 @@
+/** Messages between the ONNX Runtime engine and its worker threads. */
+
+export interface WorkerInit {
+  modelPath: string;
+  intraOpThreads: number;
+  interOpThreads: number;
+  executionProviders: readonly string[];
+  warmup: boolean;
+}
+
+/** A tensor on the wire: its buffer is transferred, never copied. */
+export interface WireTensor {
+  name: string;
+  /** onnxruntime type name, e.g. 'float32'. */
+  type: string;
+  dims: number[];
+  buffer: ArrayBuffer;
+  byteOffset: number;
+  /** Elements. */
+  length: number;
+}
+
+export interface WireMetadata {
+  name: string;
+  type: string;
+  shape: (number | string)[];
+}
+
+export interface WorkerRequest {
+  id: number;
+  inputs: WireTensor[];
+  outputs?: string[];
+}
+
+export type WorkerReply =
+  | { type: 'ready'; inputs: WireMetadata[]; outputs: WireMetadata[]; warmupError?: string }
+  | { type: 'error'; message: string }
+  | { type: 'result'; id: number; outputs: WireTensor[]; computeMs: number; released: ArrayBuffer[] }
+  | { type: 'runError'; id: number; message: string; released: ArrayBuffer[] };

@@ -1,0 +1,72 @@
+/**
+ * The one error catalogue. Every failure a user can cause has a stable `code`, an HTTP `status`
+ * and a one-line description of what it means (documented in README.md, checked by a test).
+ * The message of each thrown error names the thing at fault; the HTTP body is
+ * `{ "error": message, "code": code }` — KServe v2 / Triton clients read `error`.
+ */
+export const ERRORS = {
+  // request framing
+  BODY_TOO_LARGE: { status: 413, description: 'the request body is larger than the server accepts (max_body_bytes)' },
+  BAD_JSON: { status: 400, description: 'the request body (or its JSON header) is not valid JSON' },
+  BAD_REQUEST: { status: 400, description: 'the inference request is malformed (missing or wrongly typed fields)' },
+  BAD_BINARY_HEADER: { status: 400, description: 'Inference-Header-Content-Length or binary_data_size does not fit the body' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'the body has a content type this route does not take' },
+  // tensors
+  UNKNOWN_INPUT: { status: 400, description: 'the request names an input the model does not have' },
+  MISSING_INPUT: { status: 400, description: 'the request lacks an input the model needs' },
+  UNKNOWN_OUTPUT: { status: 400, description: 'the request asks for an output the model does not have' },
+  BAD_DATATYPE: { status: 400, description: 'an input tensor has a datatype other than the model declares' },
+  BAD_SHAPE: { status: 400, description: 'an input shape is negative, absurd, or does not match the model dims' },
+  BAD_DATA_LENGTH: { status: 400, description: 'the tensor data does not hold as many elements as its shape says' },
+  BAD_DATA_VALUE: { status: 400, description: 'a tensor element is not a value of the declared datatype' },
+  BATCH_TOO_LARGE: { status: 400, description: 'the request batch is larger than the model max_batch_size' },
+  BAD_PARAMETER: { status: 400, description: 'a request parameter (priority, timeout, top, ...) is out of range' },
+  // images
+  BAD_IMAGE: { status: 400, description: 'the body is not a decodable JPEG, PNG or WebP image, or not the pixels it claims' },
+  IMAGE_TOO_LARGE: { status: 413, description: 'the image has more pixels than the server decodes (max_image_pixels): a decompression bomb is refused' },
+  NO_IMAGE_CONFIG: { status: 400, description: 'the model declares no `image:` preprocessing, so it has no image route' },
+  // models
+  MODEL_NOT_FOUND: { status: 404, description: 'no model of that name is in the repository' },
+  VERSION_NOT_FOUND: { status: 404, description: 'the model has no loaded version of that number' },
+  NO_DEFAULT_MODEL: { status: 404, description: 'a route without a model name was used while several models are served' },
+  MODEL_NOT_READY: { status: 503, description: 'the model is loading or unloading' },
+  MODEL_LOAD_FAILED: { status: 400, description: 'the model could not be loaded (bad config or ONNX file); the message says why' },
+  CONFIG_INVALID: { status: 400, description: 'a model config file has a missing or wrong key; the message names the file and key' },
+  // scheduling
+  QUEUE_FULL: { status: 503, description: 'the model queue holds max_queue_size requests: retry after Retry-After seconds' },
+  REQUEST_TIMEOUT: { status: 503, description: 'the request waited in the queue past its timeout and was not run' },
+  SHUTTING_DOWN: { status: 503, description: 'the server is shutting down and takes no new requests' },
+  CANCELLED: { status: 499, description: 'the client went away before the request ran (never seen by that client)' },
+  // engines and the rest
+  ENGINE_UNAVAILABLE: { status: 400, description: 'the requested execution provider or engine is not available on this machine' },
+  INFERENCE_FAILED: { status: 500, description: 'the engine failed while running a batch' },
+  NOT_FOUND: { status: 404, description: 'no such route' },
+  METHOD_NOT_ALLOWED: { status: 405, description: 'the route exists but not for this HTTP method' },
+  INTERNAL: { status: 500, description: 'an unexpected server error (a bug: please report it)' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error a user can cause; `status` is the HTTP status it maps to. */
+export class FerryError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra response headers, e.g. Retry-After for QUEUE_FULL. */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FerryError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.headers = options.headers ?? {};
+  }
+
+  toJSON(): { error: string; code: ErrorCode } {
+    return { error: this.message, code: this.code };
+  }
+}
+
+export function isFerryError(err: unknown): err is FerryError {
+  return err instanceof FerryError;
+}

@@ -1,0 +1,23 @@
+/** ferry's programmatic API. */
+export { startServer } from './server/start.js';
+export type { StartOptions, RunningServer } from './server/start.js';
+export { buildServer } from './server/app.js';
+export type { ServerOptions } from './server/app.js';
+export { Metrics } from './server/metrics.js';
+export { ModelRepository } from './repository/repository.js';
+export type { RepositoryOptions, ModelState } from './repository/repository.js';
+export { ModelVersion } from './repository/model-version.js';
+export type { InferOptions, InferResult } from './repository/model-version.js';
+export { parseModelConfig, readModelConfig } from './repository/config.js';
+export type { ModelConfig, ImageConfig, ConfigOverrides } from './repository/config.js';
+export { DynamicBatcher } from './batching/dynamic-batcher.js';
+export type { BatcherOptions, Job } from './batching/dynamic-batcher.js';
+export type { Engine, EngineOptions, EngineMetadata, EngineResult } from './engines/engine.js';
+export { OnnxRuntimeEngine } from './engines/onnxruntime.js';
+export { createEngine, registerEngine } from './engines/registry.js';
+export { ERRORS, FerryError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { DATATYPES } from './tensors/dtype.js';
+export type { Datatype } from './tensors/dtype.js';
+export type { Tensor, TensorSpec } from './tensors/tensor.js';
+export { decodeInferRequest, encodeInferResponse } from './tensors/v2-codec.js';

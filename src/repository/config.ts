@@ -1,0 +1,309 @@
+/**
+ * Model configuration: `config.yaml` / `config.json` beside the version folders, Triton's keys in
+ * snake_case. Parsed strictly: a missing, unknown or mistyped key is an error naming file and key.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import type { Datatype } from '../tensors/dtype.js';
+import { fromConfigType } from '../tensors/dtype.js';
+import { FerryError } from '../errors.js';
+
+export interface IoConfig {
+  readonly name: string;
+  readonly datatype?: Datatype;
+  /** Dims of one sample (no batch axis when max_batch_size > 0); -1 = dynamic. */
+  readonly dims?: readonly number[];
+  /** Labels file (one per line), relative to the model folder; makes the output a classifier. */
+  readonly labelFile?: string;
+}
+
+export type ImageColor = 'gray' | 'rgb' | 'bgr';
+
+/** Preprocessing of the image routes, declared per model: pixel → (pixel * scale - mean) / std. */
+export interface ImageConfig {
+  /** Model input that takes the image; default the first. */
+  readonly input?: string;
+  readonly width: number;
+  readonly height: number;
+  readonly color: ImageColor;
+  /** Multiplies each 0..255 pixel first. @defaultValue 1/255 */
+  readonly scale: number;
+  /** Per channel (or one for all). @defaultValue [0] */
+  readonly mean: readonly number[];
+  /** Per channel (or one for all). @defaultValue [1] */
+  readonly std: readonly number[];
+  readonly layout: 'NCHW' | 'NHWC';
+  /** Apply softmax to the classifier output before scoring. @defaultValue false */
+  readonly softmax: boolean;
+  /** Classes listed in `top`. @defaultValue 5 */
+  readonly topK: number;
+  /** Resize fit: 'fill' stretches, 'cover' crops the centre, 'contain' pads. @defaultValue 'fill' */
+  readonly fit: 'fill' | 'cover' | 'contain';
+}
+
+export interface BatchingConfig {
+  readonly maxQueueDelayMs: number;
+  readonly preferredBatchSizes: readonly number[];
+  readonly maxQueueSize: number;
+  readonly defaultTimeoutMs: number;
+  readonly priorityLevels: number;
+  readonly defaultPriorityLevel: number;
+}
+
+export type VersionPolicy = { latest: number } | { all: true } | { specific: readonly number[] };
+
+export interface ModelConfig {
+  readonly name: string;
+  readonly backend: string;
+  /** Largest batch; 0 = the model takes no batch axis. Undefined = decide from the model (32 when its first axis is dynamic). */
+  readonly maxBatchSize?: number;
+  readonly inputs?: readonly IoConfig[];
+  readonly outputs?: readonly IoConfig[];
+  readonly batching: BatchingConfig;
+  readonly instances: number;
+  readonly intraOpThreads?: number;
+  readonly interOpThreads?: number;
+  readonly executionProviders?: readonly string[];
+  readonly versionPolicy: VersionPolicy;
+  /** Model file name inside each version folder. @defaultValue 'model.onnx' */
+  readonly defaultModelFilename: string;
+  readonly image?: ImageConfig;
+  /** The file this came from, for messages; undefined for defaults. */
+  readonly source?: string;
+}
+
+/** Command-line flags that override every model's config. */
+export interface ConfigOverrides {
+  maxBatchSize?: number;
+  maxQueueDelayMs?: number;
+  maxQueueSize?: number;
+  instances?: number;
+  intraOpThreads?: number;
+  executionProviders?: string[];
+}
+
+export const DEFAULT_BATCHING: BatchingConfig = {
+  maxQueueDelayMs: 0,
+  preferredBatchSizes: [],
+  maxQueueSize: 1024,
+  defaultTimeoutMs: 0,
+  priorityLevels: 1,
+  defaultPriorityLevel: 1,
+};
+
+type Obj = Record<string, unknown>;
+
+/** Walks a parsed config, naming file and key in every error. */
+class Reader {
+  constructor(readonly file: string) {}
+
+  fail(key: string, problem: string): never {
+    throw new FerryError('CONFIG_INVALID', `${this.file}: ${key} ${problem}`);
+  }
+
+  object(v: unknown, key: string, allowed: readonly string[]): Obj {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(key, `must be a mapping (got ${JSON.stringify(v)})`);
+    for (const k of Object.keys(v)) {
+      if (!allowed.includes(k)) this.fail(key ? `${key}.${k}` : k, `is not a known key (known: ${allowed.join(', ')})`);
+    }
+    return v as Obj;
+  }
+
+  int(v: unknown, key: string, min: number, fallback?: number): number {
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) this.fail(key, `must be an integer >= ${min} (got ${JSON.stringify(v)})`);
+    return v;
+  }
+
+  num(v: unknown, key: string, fallback?: number, min = -Infinity): number {
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) this.fail(key, `must be a number${min > -Infinity ? ` >= ${min}` : ''} (got ${JSON.stringify(v)})`);
+    return v;
+  }
+
+  str(v: unknown, key: string, fallback?: string): string {
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (typeof v !== 'string' || v === '') this.fail(key, `must be a non-empty string (got ${JSON.stringify(v)})`);
+    return v;
+  }
+
+  oneOf<T extends string>(v: unknown, key: string, options: readonly T[], fallback: T): T {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || !options.includes(v as T)) this.fail(key, `must be one of ${options.join(', ')} (got ${JSON.stringify(v)})`);
+    return v as T;
+  }
+
+  bool(v: unknown, key: string, fallback: boolean): boolean {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') this.fail(key, `must be true or false (got ${JSON.stringify(v)})`);
+    return v;
+  }
+
+  list(v: unknown, key: string): unknown[] {
+    if (!Array.isArray(v)) this.fail(key, `must be a list (got ${JSON.stringify(v)})`);
+    return v;
+  }
+
+  numbers(v: unknown, key: string, fallback: number[]): number[] {
+    if (v === undefined) return fallback;
+    return this.list(v, key).map((x, i) => this.num(x, `${key}[${i}]`));
+  }
+}
+
+const TOP_KEYS = ['name', 'backend', 'platform', 'max_batch_size', 'input', 'output', 'dynamic_batching', 'instance_group',
+  'parameters', 'version_policy', 'default_model_filename', 'image'] as const;
+
+function readIo(r: Reader, v: unknown, key: string): IoConfig[] {
+  return r.list(v, key).map((item, i) => {
+    const k = `${key}[${i}]`;
+    const o = r.object(item, k, ['name', 'data_type', 'dims', 'label_filename']);
+    let datatype: Datatype | undefined;
+    if (o.data_type !== undefined) {
+      const t = fromConfigType(r.str(o.data_type, `${k}.data_type`));
+      if (!t) r.fail(`${k}.data_type`, `is not a known type (e.g. TYPE_FP32, TYPE_INT64, TYPE_UINT8; got ${JSON.stringify(o.data_type)})`);
+      datatype = t.v2;
+    }
+    return {
+      name: r.str(o.name, `${k}.name`),
+      ...(datatype && { datatype }),
+      ...(o.dims !== undefined && { dims: r.list(o.dims, `${k}.dims`).map((d, j) => r.int(d, `${k}.dims[${j}]`, -1)) }),
+      ...(o.label_filename !== undefined && { labelFile: r.str(o.label_filename, `${k}.label_filename`) }),
+    };
+  });
+}
+
+function readBatching(r: Reader, v: unknown): BatchingConfig {
+  if (v === undefined) return DEFAULT_BATCHING;
+  const k = 'dynamic_batching';
+  const o = r.object(v ?? {}, k, ['max_queue_delay_ms', 'max_queue_delay_microseconds', 'preferred_batch_size', 'max_queue_size',
+    'default_timeout_ms', 'priority_levels', 'default_priority_level']);
+  const delayMs = o.max_queue_delay_microseconds !== undefined
+    ? r.num(o.max_queue_delay_microseconds, `${k}.max_queue_delay_microseconds`, 0, 0) / 1000
+    : r.num(o.max_queue_delay_ms, `${k}.max_queue_delay_ms`, DEFAULT_BATCHING.maxQueueDelayMs, 0);
+  const priorityLevels = r.int(o.priority_levels, `${k}.priority_levels`, 1, DEFAULT_BATCHING.priorityLevels);
+  const defaultPriorityLevel = r.int(o.default_priority_level, `${k}.default_priority_level`, 1, Math.ceil(priorityLevels / 2));
+  if (defaultPriorityLevel > priorityLevels) r.fail(`${k}.default_priority_level`, `must be at most priority_levels (${priorityLevels})`);
+  return {
+    maxQueueDelayMs: delayMs,
+    preferredBatchSizes: r.numbers(o.preferred_batch_size, `${k}.preferred_batch_size`, []).map((n, i) => r.int(n, `${k}.preferred_batch_size[${i}]`, 1)),
+    maxQueueSize: r.int(o.max_queue_size, `${k}.max_queue_size`, 0, DEFAULT_BATCHING.maxQueueSize),
+    defaultTimeoutMs: r.num(o.default_timeout_ms, `${k}.default_timeout_ms`, 0, 0),
+    priorityLevels,
+    defaultPriorityLevel,
+  };
+}
+
+function readImage(r: Reader, v: unknown): ImageConfig {
+  const k = 'image';
+  const o = r.object(v, k, ['input', 'width', 'height', 'color', 'scale', 'mean', 'std', 'layout', 'softmax', 'top_k', 'fit']);
+  const color = r.oneOf(o.color, `${k}.color`, ['gray', 'rgb', 'bgr'] as const, 'rgb');
+  const channels = color === 'gray' ? 1 : 3;
+  const perChannel = (x: number[], key: string): number[] => {
+    if (x.length !== 1 && x.length !== channels) r.fail(`${k}.${key}`, `must have 1 or ${channels} values for color ${color} (got ${x.length})`);
+    return x.length === 1 ? Array<number>(channels).fill(x[0]!) : x;
+  };
+  const std = perChannel(r.numbers(o.std, `${k}.std`, [1]), 'std');
+  if (std.some((s) => s === 0)) r.fail(`${k}.std`, 'must not contain 0');
+  return {
+    ...(o.input !== undefined && { input: r.str(o.input, `${k}.input`) }),
+    width: r.int(o.width, `${k}.width`, 1),
+    height: r.int(o.height, `${k}.height`, 1),
+    color,
+    scale: r.num(o.scale, `${k}.scale`, 1 / 255),
+    mean: perChannel(r.numbers(o.mean, `${k}.mean`, [0]), 'mean'),
+    std,
+    layout: r.oneOf(o.layout, `${k}.layout`, ['NCHW', 'NHWC'] as const, 'NCHW'),
+    softmax: r.bool(o.softmax, `${k}.softmax`, false),
+    topK: r.int(o.top_k, `${k}.top_k`, 1, 5),
+    fit: r.oneOf(o.fit, `${k}.fit`, ['fill', 'cover', 'contain'] as const, 'fill'),
+  };
+}
+
+function readVersionPolicy(r: Reader, v: unknown): VersionPolicy {
+  if (v === undefined) return { latest: 1 };
+  const o = r.object(v, 'version_policy', ['latest', 'all', 'specific']);
+  if (Object.keys(o).length !== 1) r.fail('version_policy', 'must have exactly one of latest, all, specific');
+  if (o.all !== undefined) return { all: true };
+  if (o.latest !== undefined) {
+    const l = r.object(o.latest, 'version_policy.latest', ['num_versions']);
+    return { latest: r.int(l.num_versions, 'version_policy.latest.num_versions', 1, 1) };
+  }
+  const s = r.object(o.specific, 'version_policy.specific', ['versions']);
+  return { specific: r.list(s.versions, 'version_policy.specific.versions').map((x, i) => r.int(x, `version_policy.specific.versions[${i}]`, 1)) };
+}
+
+/** Validates a parsed config object. `fallbackName` (the folder name) is used when it has no name. */
+export function parseModelConfig(raw: unknown, file: string, fallbackName: string): ModelConfig {
+  const r = new Reader(file);
+  const o = r.object(raw ?? {}, '', TOP_KEYS);
+  const name = r.str(o.name, 'name', fallbackName);
+  if (name !== fallbackName) r.fail('name', `is "${name}" but the model folder is "${fallbackName}"; they must match`);
+  const backend = o.platform === 'onnxruntime_onnx' ? 'onnxruntime' : r.str(o.backend, 'backend', 'onnxruntime');
+  let instances = 1;
+  if (o.instance_group !== undefined) {
+    const groups = Array.isArray(o.instance_group) ? o.instance_group : [o.instance_group];
+    instances = groups.reduce<number>((sum, g, i) => {
+      const go = r.object(g, `instance_group[${i}]`, ['count', 'kind']);
+      r.oneOf(go.kind, `instance_group[${i}].kind`, ['KIND_CPU', 'KIND_GPU', 'KIND_AUTO'] as const, 'KIND_AUTO');
+      return sum + r.int(go.count, `instance_group[${i}].count`, 1, 1);
+    }, 0);
+  }
+  let engine: Obj = {};
+  if (o.parameters !== undefined) engine = r.object(o.parameters, 'parameters', ['intra_op_threads', 'inter_op_threads', 'execution_providers']);
+  return {
+    name,
+    backend,
+    ...(o.max_batch_size !== undefined && { maxBatchSize: r.int(o.max_batch_size, 'max_batch_size', 0) }),
+    ...(o.input !== undefined && { inputs: readIo(r, o.input, 'input') }),
+    ...(o.output !== undefined && { outputs: readIo(r, o.output, 'output') }),
+    batching: readBatching(r, o.dynamic_batching),
+    instances,
+    ...(engine.intra_op_threads !== undefined && { intraOpThreads: r.int(engine.intra_op_threads, 'parameters.intra_op_threads', 0) }),
+    ...(engine.inter_op_threads !== undefined && { interOpThreads: r.int(engine.inter_op_threads, 'parameters.inter_op_threads', 0) }),
+    ...(engine.execution_providers !== undefined && {
+      executionProviders: r.list(engine.execution_providers, 'parameters.execution_providers').map((p, i) => r.str(p, `parameters.execution_providers[${i}]`)),
+    }),
+    versionPolicy: readVersionPolicy(r, o.version_policy),
+    defaultModelFilename: r.str(o.default_model_filename, 'default_model_filename', 'model.onnx'),
+    ...(o.image !== undefined && { image: readImage(r, o.image) }),
+    source: file,
+  };
+}
+
+/** Reads and validates config.yaml / config.yml / config.json. */
+export async function readModelConfig(file: string, fallbackName: string): Promise<ModelConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new FerryError('CONFIG_INVALID', `${file}: cannot be read (${(err as Error).message})`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new FerryError('CONFIG_INVALID', `${file}: is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseModelConfig(raw, file, fallbackName);
+}
+
+/** The config a bare `model.onnx` gets. */
+export function defaultModelConfig(name: string): ModelConfig {
+  return { name, backend: 'onnxruntime', batching: DEFAULT_BATCHING, instances: 1, versionPolicy: { latest: 1 }, defaultModelFilename: 'model.onnx' };
+}
+
+/** Applies command-line overrides. */
+export function applyOverrides(c: ModelConfig, o: ConfigOverrides): ModelConfig {
+  return {
+    ...c,
+    ...(o.maxBatchSize !== undefined && { maxBatchSize: o.maxBatchSize }),
+    ...(o.instances !== undefined && { instances: o.instances }),
+    ...(o.intraOpThreads !== undefined && { intraOpThreads: o.intraOpThreads }),
+    ...(o.executionProviders !== undefined && { executionProviders: o.executionProviders }),
+    batching: {
+      ...c.batching,
+      ...(o.maxQueueDelayMs !== undefined && { maxQueueDelayMs: o.maxQueueDelayMs }),
+      ...(o.maxQueueSize !== undefined && { maxQueueSize: o.maxQueueSize }),
+    },
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The model repository, Triton-like: `DIR/<model>/config.yaml` (or .yml/.json) and
+ * `DIR/<model>/<version>/model.onnx`. Also takes a single model folder or a bare `model.onnx`.
+ * Loading a model again swaps in the new versions first and drains the old ones after, so no
+ * in-flight request is dropped; unloading drains before it frees.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import type { ConfigOverrides, ModelConfig } from './config.js';
+import { applyOverrides, defaultModelConfig, readModelConfig } from './config.js';
+import type { ModelObserver } from './model-version.js';
+import { ModelVersion } from './model-version.js';
+import { createEngine } from '../engines/registry.js';
+import { FerryError } from '../errors.js';
+
+export type ModelState = 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
+
+export interface RepositoryOptions {
+  /** A repository folder, a single model folder, or an .onnx file. */
+  path: string;
+  overrides?: ConfigOverrides;
+  observer?: ModelObserver;
+  /** Logs load events. */
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Source {
+  /** Model folder (holding config and version folders), or undefined for a bare file. */
+  dir?: string;
+  file?: string;
+}
+
+interface ModelEntry {
+  state: ModelState;
+  reason: string;
+  versions: Map<string, ModelVersion>;
+  /** Newest loaded version. */
+  latest?: string;
+}
+
+const CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'];
+
+async function isDir(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isDirectory(), () => false);
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isFile(), () => false);
+}
+
+async function configFile(dir: string): Promise<string | undefined> {
+  for (const f of CONFIG_FILES) if (await isFile(join(dir, f))) return join(dir, f);
+  return undefined;
+}
+
+async function numericDirs(dir: string): Promise<number[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() && /^[1-9]\d*$/.test(e.name)).map((e) => Number(e.name)).sort((a, b) => a - b);
+}
+
+/** Is `dir` one model's folder (config file or version folders) rather than a repository? */
+async function isModelDir(dir: string): Promise<boolean> {
+  return (await configFile(dir)) !== undefined || (await numericDirs(dir)).length > 0 || (await isFile(join(dir, 'model.onnx')));
+}
+
+export class ModelRepository {
+  readonly root: string;
+  #sources = new Map<string, Source>();
+  #models = new Map<string, ModelEntry>();
+  #options: RepositoryOptions;
+
+  private constructor(root: string, options: RepositoryOptions) {
+    this.root = root;
+    this.#options = options;
+  }
+
+  /** Finds the models under `options.path` (loads nothing yet). */
+  static async open(options: RepositoryOptions): Promise<ModelRepository> {
+    const root = resolve(options.path);
+    const repo = new ModelRepository(root, options);
+    if (await isFile(root)) {
+      if (extname(root) !== '.onnx') throw new FerryError('MODEL_LOAD_FAILED', `${root} is not an .onnx file or a model repository folder`);
+      repo.#sources.set(basename(root, '.onnx'), { file: root });
+    } else if (!(await isDir(root))) {
+      throw new FerryError('MODEL_LOAD_FAILED', `${root} does not exist: give a model repository folder, a model folder or an .onnx file`);
+    } else if (await isModelDir(root)) {
+      repo.#sources.set(basename(root), { dir: root });
+    } else {
+      await repo.#scan();
+      if (repo.#sources.size === 0) throw new FerryError('MODEL_LOAD_FAILED', `${root} holds no models: expected <model>/config.yaml and <model>/<version>/model.onnx`);
+    }
+    return repo;
+  }
+
+  async #scan(): Promise<void> {
+    const entries = await readdir(this.root, { withFileTypes: true });
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const dir = join(this.root, e.name);
+      if (e.isDirectory() && !e.name.startsWith('.') && (await isModelDir(dir)) && !this.#sources.has(e.name)) this.#sources.set(e.name, { dir });
+    }
+  }
+
+  /** Names of the models found, loaded or not. */
+  names(): string[] {
+    return [...new Set([...this.#sources.keys(), ...this.#models.keys()])].sort();
+  }
+
+  /** Names of the models ready to serve. */
+  ready(): string[] {
+    return [...this.#models.entries()].filter(([, m]) => m.state === 'READY').map(([n]) => n).sort();
+  }
+
+  async loadAll(): Promise<void> {
+    for (const name of this.#sources.keys()) await this.load(name);
+  }
+
+  /** The repository index (POST /v2/repository/index). */
+  async index(): Promise<Array<{ name: string; version?: string; state: string; reason: string }>> {
+    if (!(await isModelDir(this.root)) && (await isDir(this.root))) await this.#scan();
+    return this.names().flatMap((name) => {
+      const m = this.#models.get(name);
+      if (!m) return [{ name, state: 'UNAVAILABLE', reason: 'unloaded' }];
+      if (m.versions.size === 0) return [{ name, state: m.state, reason: m.reason }];
+      return [...m.versions.keys()].map((version) => ({ name, version, state: m.state, reason: m.reason }));
+    });
+  }
+
+  /** The version to serve; throws MODEL_NOT_FOUND, VERSION_NOT_FOUND or MODEL_NOT_READY. */
+  get(name: string, version?: string): ModelVersion {
+    const m = this.#models.get(name);
+    if (!m || (m.state !== 'READY' && m.versions.size === 0)) {
+      if (m?.state === 'LOADING') throw new FerryError('MODEL_NOT_READY', `model "${name}" is loading`);
+      const known = this.ready();
+      throw new FerryError('MODEL_NOT_FOUND', `model "${name}" is not loaded${known.length ? `; ready models: ${known.join(', ')}` : ''}`);
+    }
+    if (m.state !== 'READY') throw new FerryError('MODEL_NOT_READY', `model "${name}" is ${m.state.toLowerCase()}`);
+    const v = m.versions.get(version ?? m.latest ?? '');
+    if (!v) throw new FerryError('VERSION_NOT_FOUND', `model "${name}" has no version "${version}"; loaded versions: ${[...m.versions.keys()].join(', ')}`);
+    return v;
+  }
+
+  /** All loaded versions of a model. */
+  versions(name: string): ModelVersion[] {
+    this.get(name);
+    return [...this.#models.get(name)!.versions.values()];
+  }
+
+  async #readConfig(name: string, source: Source): Promise<{ config: ModelConfig; files: Map<string, string> }> {
+    const files = new Map<string, string>();
+    if (source.file) {
+      files.set('1', source.file);
+      return { config: applyOverrides(defaultModelConfig(name), this.#options.overrides ?? {}), files };
+    }
+    const dir = source.dir!;
+    const cfgFile = await configFile(dir);
+    const config = applyOverrides(cfgFile ? await readModelConfig(cfgFile, name) : defaultModelConfig(name), this.#options.overrides ?? {});
+    let versions = await numericDirs(dir);
+    const p = config.versionPolicy;
+    if ('latest' in p) versions = versions.slice(-p.latest);
+    else if ('specific' in p) {
+      const missing = p.specific.filter((v) => !versions.includes(v));
+      if (missing.length) throw new FerryError('CONFIG_INVALID', `${cfgFile}: version_policy.specific names version ${missing.join(', ')}, which has no folder in ${dir}`);
+      versions = [...p.specific];
+    }
+    for (const v of versions) {
+      const f = join(dir, String(v), config.defaultModelFilename);
+      if (!(await isFile(f))) throw new FerryError('MODEL_LOAD_FAILED', `model "${name}" version ${v}: ${f} does not exist`);
+      files.set(String(v), f);
+    }
+    if (files.size === 0) {
+      const flat = join(dir, config.defaultModelFilename);
+      if (await isFile(flat)) files.set('1', flat);
+      else throw new FerryError('MODEL_LOAD_FAILED', `model "${name}": no version folder (${dir}/<n>/${config.defaultModelFilename}) found`);
+    }
+    return { config, files };
+  }
+
+  /** Loads (or reloads) a model from disk. In-flight requests on replaced versions finish first. */
+  async load(name: string): Promise<void> {
+    if (!this.#sources.has(name)) await this.#scan();
+    const source = this.#sources.get(name);
+    if (!source) throw new FerryError('MODEL_NOT_FOUND', `model "${name}" is not in the repository ${this.root}`);
+    const previous = this.#models.get(name);
+    const entry: ModelEntry = previous ?? { state: 'LOADING', reason: '', versions: new Map() };
+    if (!previous) this.#models.set(name, entry);
+    else if (previous.state !== 'READY') entry.state = 'LOADING';
+    const started = performance.now();
+    let loaded: Map<string, ModelVersion>;
+    try {
+      const { config, files } = await this.#readConfig(name, source);
+      loaded = new Map();
+      try {
+        for (const [version, file] of files) {
+          const engine = await createEngine(config.backend, {
+            modelPath: file,
+            instances: config.instances,
+            ...(config.intraOpThreads !== undefined && { intraOpThreads: config.intraOpThreads }),
+            ...(config.interOpThreads !== undefined && { interOpThreads: config.interOpThreads }),
+            ...(config.executionProviders && { executionProviders: config.executionProviders }),
+          });
+          loaded.set(version, await ModelVersion.create(config, version, engine, source.dir, this.#options.observer));
+        }
+      } catch (err) {
+        await Promise.all([...loaded.values()].map((v) => v.unload()));
+        throw err;
+      }
+    } catch (err) {
+      if (entry.versions.size === 0) {
+        entry.state = 'UNAVAILABLE';
+        entry.reason = (err as Error).message;
+      }
+      throw err instanceof FerryError ? err : new FerryError('MODEL_LOAD_FAILED', `model "${name}": ${(err as Error).message}`, { cause: err });
+    }
+    const old = entry.versions;
+    entry.versions = loaded;
+    entry.latest = [...loaded.keys()].sort((a, b) => Number(a) - Number(b)).at(-1);
+    entry.state = 'READY';
+    entry.reason = '';
+    this.#options.log?.('model loaded', { model: name, versions: [...loaded.keys()], ms: Math.round(performance.now() - started) });
+    await Promise.all([...old.values()].map((v) => v.unload()));
+  }
+
+  /** Stops serving a model once its queued and running requests finish. */
+  async unload(name: string): Promise<void> {
+    const entry = this.#models.get(name);
+    if (!entry || entry.state === 'UNAVAILABLE') {
+      if (this.#sources.has(name) || entry) return; // unloading an unloaded model is not an error (Triton)
+      throw new FerryError('MODEL_NOT_FOUND', `model "${name}" is not in the repository`);
+    }
+    entry.state = 'UNLOADING';
+    await Promise.all([...entry.versions.values()].map((v) => v.unload()));
+    entry.versions = new Map();
+    entry.state = 'UNAVAILABLE';
+    entry.reason = 'unloaded';
+    this.#options.log?.('model unloaded', { model: name });
+  }
+
+  /** Drains and frees every model. */
+  async close(): Promise<void> {
+    await Promise.all(this.ready().map((n) => this.unload(n)));
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The HTTP app: KServe v2 / Open Inference Protocol, Triton's config, statistics and repository
+ * extensions, the seed's image routes, and Prometheus metrics — on fastify.
+ */
+import Fastify, { LogController } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ModelRepository } from '../repository/repository.js';
+import type { Metrics } from './metrics.js';
+import { FerryError, isFerryError } from '../errors.js';
+import { healthRoutes } from './routes/health.js';
+import { modelRoutes } from './routes/models.js';
+import { inferRoutes } from './routes/infer.js';
+import { repositoryRoutes } from './routes/repository.js';
+import { imageRoutes } from './routes/image.js';
+
+export interface ServerOptions {
+  repository: ModelRepository;
+  metrics: Metrics;
+  /** Largest request body, in bytes; larger ones get 413 before they are read. @defaultValue 64 MiB */
+  maxBodyBytes?: number;
+  /** Largest image (width * height) the image routes decode. @defaultValue 40_000_000 */
+  maxImagePixels?: number;
+  /** Model the bare /image and /predict routes use; default the only model served. */
+  defaultModel?: string;
+  /** pino options or false. @defaultValue false */
+  logger?: boolean | Record<string, unknown>;
+}
+
+export interface ServerContext {
+  readonly repository: ModelRepository;
+  readonly metrics: Metrics;
+  readonly maxImagePixels: number;
+  readonly defaultModel: string | undefined;
+  closing: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ferry: ServerContext;
+  }
+}
+
+export const SERVER_NAME = 'ferry';
+export const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'schedule_policy', 'statistics', 'model_configuration', 'ferry_image'];
+
+/** Turns anything thrown into the `{ error, code }` answer. */
+export function toFerryError(err: unknown): FerryError {
+  if (isFerryError(err)) return err;
+  const fe = err as FastifyError;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new FerryError('BODY_TOO_LARGE', `the request body is larger than this server accepts (${fe.message})`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new FerryError('UNSUPPORTED_MEDIA_TYPE', fe.message);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return new FerryError('BAD_REQUEST', fe.message);
+    default: break;
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new FerryError('BAD_REQUEST', fe.message);
+  return new FerryError('INTERNAL', `internal error: ${fe.message ?? String(err)}`, { cause: err });
+}
+
+export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  const fe = toFerryError(err);
+  reply.server.ferry?.metrics.errors.inc({ code: fe.code });
+  if (fe.status >= 500 && fe.code === 'INTERNAL') reply.log.error({ err }, fe.message);
+  return reply.code(fe.status).headers(fe.headers).type('application/json').send(JSON.stringify(fe.toJSON()));
+}
+
+/** An AbortSignal that fires if the client goes away before the answer is sent. */
+export function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  if (request.raw.socket?.destroyed) ac.abort();
+  return ac.signal;
+}
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: maxBodyBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    keepAliveTimeout: 65_000,
+  });
+  app.decorate('ferry', {
+    repository: options.repository,
+    metrics: options.metrics,
+    maxImagePixels: options.maxImagePixels ?? 40_000_000,
+    defaultModel: options.defaultModel,
+    closing: false,
+  } satisfies ServerContext);
+  app.addHook('onClose', async () => {
+    app.ferry.closing = true;
+  });
+
+  // Bodies arrive as one Buffer, whatever their type; each route decodes its own format.
+  // fastify refuses a Content-Length over bodyLimit before reading a byte (413).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, _request, reply) => sendError(reply, err));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new FerryError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+
+  await app.register(healthRoutes);
+  await app.register(modelRoutes);
+  await app.register(inferRoutes);
+  await app.register(repositoryRoutes);
+  await app.register(imageRoutes);
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(options.metrics.registry.contentType);
+    return options.metrics.registry.metrics();
+  });
+  return app;
+}

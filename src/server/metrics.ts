@@ -1,0 +1,44 @@
+/** Prometheus metrics (GET /metrics): requests by model and outcome, queue and compute time, batch sizes, queue depth. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ModelObserver } from '../repository/model-version.js';
+
+const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'ferry_requests_total', help: 'Inference requests by model and outcome (success, fail, rejected, cancelled).', labelNames: ['model', 'outcome'], registers: [this.registry] });
+  readonly requestSeconds = new Histogram({ name: 'ferry_request_duration_seconds', help: 'Time from a request reaching the model to its result.', labelNames: ['model'], buckets: SECONDS, registers: [this.registry] });
+  readonly queueSeconds = new Histogram({ name: 'ferry_queue_duration_seconds', help: 'Time requests waited in the batch queue.', labelNames: ['model'], buckets: SECONDS, registers: [this.registry] });
+  readonly computeSeconds = new Histogram({ name: 'ferry_compute_duration_seconds', help: 'Engine time per batch.', labelNames: ['model'], buckets: SECONDS, registers: [this.registry] });
+  readonly batchSize = new Histogram({ name: 'ferry_batch_size', help: 'Samples per executed batch.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
+  readonly errors = new Counter({ name: 'ferry_http_errors_total', help: 'Error answers by error code.', labelNames: ['code'], registers: [this.registry] });
+  readonly queueDepth: Gauge;
+
+  /** @param depth reads the current queue depth of each model when scraped. */
+  constructor(depth: () => Array<[string, number]>) {
+    const gauge = new Gauge({
+      name: 'ferry_queue_depth', help: 'Requests waiting in each model queue.', labelNames: ['model'], registers: [this.registry],
+      collect() {
+        gauge.reset();
+        for (const [model, n] of depth()) gauge.set({ model }, n);
+      },
+    });
+    this.queueDepth = gauge;
+    collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
+  }
+
+  /** The hooks model versions report to. */
+  observer(): ModelObserver {
+    return {
+      request: (model, outcome, ms) => {
+        this.requests.inc({ model, outcome });
+        if (outcome === 'success') this.requestSeconds.observe({ model }, ms / 1000);
+      },
+      batch: (model, size, computeMs) => {
+        this.batchSize.observe({ model }, size);
+        this.computeSeconds.observe({ model }, computeMs / 1000);
+      },
+      queued: (model, ms) => this.queueSeconds.observe({ model }, ms / 1000),
+    };
+  }
+}

@@ -1,0 +1,33 @@
+/** POST /v2/models/{m}[/versions/{v}]/infer: JSON tensors and the binary tensor extension. */
+import type { FastifyInstance } from 'fastify';
+import { decodeInferRequest, encodeInferResponse } from '../../tensors/v2-codec.js';
+import { clientGone } from '../app.js';
+import { FerryError } from '../../errors.js';
+
+type Params = { model: string; version?: string };
+
+export async function inferRoutes(app: FastifyInstance): Promise<void> {
+  const handler = async (req: import('fastify').FastifyRequest<{ Params: Params }>, reply: import('fastify').FastifyReply) => {
+    const model = app.ferry.repository.get(req.params.model, req.params.version);
+    if (!Buffer.isBuffer(req.body)) throw new FerryError('BAD_REQUEST', 'the inference request has no body');
+    const request = decodeInferRequest(req.body, req.headers['inference-header-content-length']);
+    const result = await model.infer(request.inputs, {
+      ...(request.outputs && { outputs: request.outputs.map((o) => o.name) }),
+      ...(request.priority !== undefined && { priority: request.priority }),
+      ...(request.timeoutUs !== undefined && { timeoutMs: request.timeoutUs / 1000 }),
+      signal: clientGone(req, reply),
+    });
+    const wanted = request.outputs ?? model.io.outputs.map((o) => ({ name: o.name, binary: request.binaryOutput }));
+    const { body, headerLength } = encodeInferResponse({
+      modelName: model.name,
+      modelVersion: model.version,
+      ...(request.id !== undefined && { id: request.id }),
+      outputs: wanted.map((o) => ({ name: o.name, binary: o.binary, tensor: result.outputs[o.name]! })),
+    });
+    if (headerLength !== undefined) reply.header('inference-header-content-length', headerLength).type('application/octet-stream');
+    else reply.type('application/json');
+    return reply.send(body);
+  };
+  app.post('/v2/models/:model/infer', handler);
+  app.post('/v2/models/:model/versions/:version/infer', handler);
+}
