@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 /** `ferry`: the command line. One file per command; this one only dispatches. */
 import { serve, serveHelp } from './serve.js';
-//BENCH import { bench, benchHelp } from './bench.js';
+import { bench, benchHelp } from './bench.js';
 import { UsageError } from './args.js';
 import { isFerryError } from '../errors.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string; summary: string }> = {
   serve: { run: serve, help: serveHelp, summary: 'serve models over HTTP with dynamic batching (KServe v2)' },
-  //BENCH bench: { run: bench, help: benchHelp, summary: 'load-test a server, or measure a model in process' },
+  bench: { run: bench, help: benchHelp, summary: 'load-test a server, or measure a model in process' },
 };
 
 function usage(): string {

@@ -57,6 +57,8 @@ export interface ModelConfig {
   readonly backend: string;
   /** Largest batch; 0 = the model takes no batch axis. Undefined = decide from the model (32 when its first axis is dynamic). */
   readonly maxBatchSize?: number;
+  /** --max-batch-size: applies to the models that have a batch axis, leaves the others at 0. */
+  readonly maxBatchSizeOverride?: number;
   readonly inputs?: readonly IoConfig[];
   readonly outputs?: readonly IoConfig[];
   readonly batching: BatchingConfig;
@@ -296,7 +298,7 @@ export function defaultModelConfig(name: string): ModelConfig {
 export function applyOverrides(c: ModelConfig, o: ConfigOverrides): ModelConfig {
   return {
     ...c,
-    ...(o.maxBatchSize !== undefined && { maxBatchSize: o.maxBatchSize }),
+    ...(o.maxBatchSize !== undefined && { maxBatchSizeOverride: o.maxBatchSize }),
     ...(o.instances !== undefined && { instances: o.instances }),
     ...(o.intraOpThreads !== undefined && { intraOpThreads: o.intraOpThreads }),
     ...(o.executionProviders !== undefined && { executionProviders: o.executionProviders }),

@@ -56,7 +56,9 @@ export function resolveIo(config: ModelConfig, engine: Engine): ResolvedIo {
   const fail = (msg: string): never => { throw new FerryError('CONFIG_INVALID', `${file}: ${msg}`); };
   const meta = engine.metadata;
   const batchable = meta.inputs.every((i) => i.dims.length > 0 && i.dims[0] === -1);
-  const maxBatchSize = config.maxBatchSize ?? (batchable ? 32 : 0);
+  const maxBatchSize = config.maxBatchSizeOverride !== undefined
+    ? (batchable ? config.maxBatchSizeOverride : 0)
+    : config.maxBatchSize ?? (batchable ? 32 : 0);
   if (maxBatchSize > 0 && !batchable) {
     const fixed = meta.inputs.find((i) => i.dims[0] !== -1)!;
     fail(`max_batch_size is ${maxBatchSize} but input "${fixed.name}" has a fixed first axis [${fixed.dims.join(',')}]; set max_batch_size: 0 or export with a dynamic batch axis`);

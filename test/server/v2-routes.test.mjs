@@ -157,7 +157,7 @@ test('statistics count successes and batches', async () => {
 test('repository: index, unload (then 404/503), load again', async () => {
   const idx = await post(`${url}/v2/repository/index`, '');
   assert.equal(idx.status, 200);
-  assert.deepEqual(idx.json.map((m) => m.name), ['dyn', 'matpow', 'scale', 'types']);
+  assert.deepEqual(idx.json.map((m) => m.name), ['dyn', 'fixed', 'matpow', 'scale', 'types']);
   assert.ok(idx.json.every((m) => m.state === 'READY'));
 
   assert.equal((await post(`${url}/v2/repository/models/dyn/unload`, '')).status, 200);
@@ -191,4 +191,14 @@ test('unknown routes: 404 with a code', async () => {
   assert.equal(r.status, 404);
   assert.equal(r.json.code, 'NOT_FOUND');
   assert.match(r.json.error, /GET \/v3\/what/);
+});
+
+test('a model without a batch axis (max_batch_size 0) takes its exact shape', async () => {
+  const meta = await get(`${url}/v2/models/fixed`);
+  assert.deepEqual(meta.json.inputs, [{ name: 'x', datatype: 'FP32', shape: [2, 2] }]);
+  assert.equal((await get(`${url}/v2/models/fixed/config`)).json.max_batch_size, 0);
+  const rs = await Promise.all([1, 2, 3].map((v) => post(`${url}/v2/models/fixed/infer`, { inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: [v, v, v, v] }] })));
+  rs.forEach((r, i) => assert.deepEqual(r.json.outputs[0], { name: 'y', datatype: 'FP32', shape: [2, 2], data: Array(4).fill(3 * (i + 1)) }));
+  const wrong = await post(`${url}/v2/models/fixed/infer`, { inputs: [{ name: 'x', shape: [1, 2, 2], datatype: 'FP32', data: [1, 1, 1, 1] }] });
+  assert.equal(wrong.json.code, 'BAD_SHAPE');
 });

@@ -1,0 +1,126 @@
+/**
+ * Human-readable output of `ferry bench`: result tables (right-aligned numbers) and the progress
+ * line on stderr (rewritten in place on a terminal, an occasional plain line otherwise).
+ */
+import type { LoadResult, LoadProgress, LoadStep } from './load.js';
+import type { EngineBenchReport } from './engine-bench.js';
+import { summaryJson } from './stats.js';
+
+/** Formats rows under headers; numeric-looking cells are right-aligned. */
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const numeric = (s: string) => /^[-+]?[\d.,]+[%x]?$|^-$/.test(s);
+  const line = (cells: readonly string[]) => cells
+    .map((c, i) => (numeric(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+    .join('  ')
+    .trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** A number with `digits` decimals; "-" for NaN. */
+export function fmt(n: number, digits = 1): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+export function stepLabel(step: LoadStep): string {
+  return step.kind === 'concurrency' ? `c=${step.concurrency}` : `${step.rate}/s ${step.arrivals}`;
+}
+
+function errorCell(r: LoadResult): string {
+  const other = Object.entries(r.errors).filter(([k]) => k !== '503');
+  return other.length ? other.map(([k, v]) => `${k}:${v}`).join(' ') : '0';
+}
+
+export function loadTable(results: readonly LoadResult[]): string {
+  const openLoop = results.some((r) => r.step.kind === 'rate');
+  const headers = ['load', 'ok', 'req/s', 'infer/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', '503', 'other errors', ...(openLoop ? ['dropped'] : []), 'client cpu'];
+  const rows = results.map((r) => [
+    stepLabel(r.step), String(r.ok), fmt(r.requestsPerS), fmt(r.inferencesPerS), fmt(r.latency.p50, 2), fmt(r.latency.p90, 2),
+    fmt(r.latency.p99, 2), fmt(r.latency.max, 2), String(r.rejected), errorCell(r), ...(openLoop ? [String(r.dropped)] : []), `${fmt(r.clientCpuPct, 0)}%`,
+  ]);
+  let text = table(headers, rows);
+  const rejecting = results.filter((r) => r.rejected > 0);
+  if (rejecting.length) {
+    text += `\n503 latency: ${rejecting.map((r) => `${stepLabel(r.step)} p50 ${fmt(r.rejectLatency.p50, 2)} ms, p99 ${fmt(r.rejectLatency.p99, 2)} ms`).join('; ')}\n`;
+  }
+  return text;
+}
+
+export function engineTable(report: EngineBenchReport): string {
+  const rows = report.results.map((r) => [
+    String(r.batch), String(r.runs), fmt(r.runsPerS), fmt(r.inferencesPerS), fmt(r.latency.p50, 2), fmt(r.latency.p99, 2),
+  ]);
+  return table(['batch', 'runs', 'runs/s', 'infer/s', 'p50 ms', 'p99 ms'], rows)
+    + `\nbest: batch ${report.best.batch}, ${fmt(report.best.inferencesPerS)} inferences/s (intra-op threads ${report.intraOpThreads})\n`;
+}
+
+/** The progress line on stderr. */
+export class Progress {
+  readonly #stream: NodeJS.WriteStream;
+  readonly #tty: boolean;
+  readonly #everyMs: number;
+  #last = 0;
+  #dirty = false;
+
+  /** @param everyMs on a non-terminal, least time between two lines. @defaultValue 5000 */
+  constructor(stream: NodeJS.WriteStream = process.stderr, everyMs = 5000) {
+    this.#stream = stream;
+    this.#tty = stream.isTTY === true;
+    this.#everyMs = everyMs;
+  }
+
+  update(text: string): void {
+    if (this.#tty) {
+      this.#stream.write(`\r\x1b[2K${text}`);
+      this.#dirty = true;
+      return;
+    }
+    const now = Date.now();
+    if (now - this.#last < this.#everyMs) return;
+    this.#last = now;
+    this.#stream.write(`${text}\n`);
+  }
+
+  /** Clears the line (terminal) before a result is printed. */
+  done(): void {
+    if (this.#tty && this.#dirty) this.#stream.write('\r\x1b[2K');
+    this.#dirty = false;
+    this.#last = 0;
+  }
+
+  load(p: LoadProgress): void {
+    this.update(`${stepLabel(p.step)}  ${p.phase} ${p.elapsedS.toFixed(0)}/${p.totalS.toFixed(0)} s  ${p.ok} ok  ${p.errors} errors  ${p.recentRate.toFixed(0)} req/s`);
+  }
+}
+
+/** A load step's result for `--json`: latencies rounded to µs, NaN as null. */
+export function loadResultJson(r: LoadResult): Record<string, unknown> {
+  return {
+    load: r.step.kind === 'concurrency' ? { concurrency: r.step.concurrency } : { rate: r.step.rate, arrivals: r.step.arrivals },
+    durationS: r.durationS,
+    sent: r.sent,
+    ok: r.ok,
+    inferences: r.inferences,
+    requestsPerS: round(r.requestsPerS, 2),
+    inferencesPerS: round(r.inferencesPerS, 2),
+    latencyMs: summaryJson(r.latency),
+    errors: r.errors,
+    rejected: r.rejected,
+    rejectLatencyMs: summaryJson(r.rejectLatency),
+    ...(r.step.kind === 'rate' && { dropped: r.dropped }),
+    clientCpuPct: round(r.clientCpuPct, 1),
+  };
+}
+
+export function engineReportJson(report: EngineBenchReport): Record<string, unknown> {
+  const one = (r: EngineBenchReport['best']) => ({
+    batch: r.batch, runs: r.runs, durationS: round(r.durationS, 3), runsPerS: round(r.runsPerS, 2), inferencesPerS: round(r.inferencesPerS, 2), latencyMs: summaryJson(r.latency),
+  });
+  return { model: report.model, intraOpThreads: report.intraOpThreads, results: report.results.map(one), best: one(report.best) };
+}
+
+function round(n: number, digits: number): number | null {
+  if (!Number.isFinite(n)) return null;
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
