@@ -45,3 +45,16 @@ export async function readBinaryResponse(res) {
 export function infer(model, inputs, extra = {}) {
   return { inputs, ...extra };
 }
+
+/** Waits until /metrics shows `model` with a batch running and at least `queued` requests waiting. */
+export async function waitBusy(url, model, { queued = 0, timeoutMs = 10_000 } = {}) {
+  const busy = new RegExp(`ferry_inflight_batches\\{model="${model}"\\} [1-9]`);
+  const depth = new RegExp(`ferry_queue_depth\\{model="${model}"\\} (\\d+)`);
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    if (busy.test(text) && Number(text.match(depth)?.[1] ?? 0) >= queued) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`model ${model} never had a batch running with ${queued} queued`);
+}

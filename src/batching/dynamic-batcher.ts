@@ -95,10 +95,10 @@ export class DynamicBatcher<J extends Job> {
   enqueue(job: J, opts: EnqueueOptions = {}): Entry<J> {
     if (this.#closed) throw new FerryError('SHUTTING_DOWN', 'the model is being unloaded or the server is shutting down');
     const { maxQueueSize, priorityLevels, defaultPriorityLevel, defaultTimeoutMs } = this.options;
-    const level = opts.priority ?? defaultPriorityLevel;
-    if (!Number.isInteger(level) || level < 1 || level > priorityLevels) {
-      throw new FerryError('BAD_PARAMETER', `priority ${level} is out of range: this model has priority levels 1..${priorityLevels}`);
-    }
+    // Triton's rule: priority 0, or one past the model's levels, means the default level.
+    let level = opts.priority ?? defaultPriorityLevel;
+    if (!Number.isInteger(level) || level < 0) throw new FerryError('BAD_PARAMETER', `priority ${level} must be a non-negative integer`);
+    if (level === 0 || level > priorityLevels) level = defaultPriorityLevel;
     if (maxQueueSize > 0 && this.#queued >= maxQueueSize) {
       throw new FerryError('QUEUE_FULL', `the queue is full (max_queue_size ${maxQueueSize}): too busy, retry later`, { headers: { 'retry-after': '1' } });
     }

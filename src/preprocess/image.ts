@@ -60,7 +60,7 @@ export async function decodeImage(body: Buffer, cfg: ImageConfig, limits: Decode
   } else {
     let meta: Metadata;
     try {
-      meta = await sharp(body, { limitInputPixels: limits.maxPixels }).metadata();
+      meta = await sharp(body, { limitInputPixels: false }).metadata(); // reads the header only
     } catch (err) {
       throw decodeError(err);
     }

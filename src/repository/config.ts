@@ -169,7 +169,7 @@ function readIo(r: Reader, v: unknown, key: string): IoConfig[] {
       name: r.str(o.name, `${k}.name`),
       ...(datatype && { datatype }),
       ...(o.dims !== undefined && { dims: r.list(o.dims, `${k}.dims`).map((d, j) => r.int(d, `${k}.dims[${j}]`, -1)) }),
-      ...(o.label_filename !== undefined && { labelFile: r.str(o.label_filename, `${k}.label_filename`) }),
+      ...(o.label_filename !== undefined && o.label_filename !== '' && { labelFile: r.str(o.label_filename, `${k}.label_filename`) }),
     };
   });
 }
@@ -178,12 +178,22 @@ function readBatching(r: Reader, v: unknown): BatchingConfig {
   if (v === undefined) return DEFAULT_BATCHING;
   const k = 'dynamic_batching';
   const o = r.object(v ?? {}, k, ['max_queue_delay_ms', 'max_queue_delay_microseconds', 'preferred_batch_size', 'max_queue_size',
-    'default_timeout_ms', 'priority_levels', 'default_priority_level']);
+    'default_timeout_ms', 'priority_levels', 'default_priority_level', 'default_queue_policy']);
+  // Triton's own form (what GET .../config answers): the queue policy in a sub-mapping, in microseconds.
+  if (o.default_queue_policy !== undefined) {
+    const qk = `${k}.default_queue_policy`;
+    const q = r.object(o.default_queue_policy, qk, ['max_queue_size', 'default_timeout_microseconds', 'timeout_action', 'allow_timeout_override']);
+    r.oneOf(q.timeout_action, `${qk}.timeout_action`, ['REJECT'] as const, 'REJECT');
+    r.bool(q.allow_timeout_override, `${qk}.allow_timeout_override`, true);
+    if (q.max_queue_size !== undefined) o.max_queue_size = q.max_queue_size;
+    if (q.default_timeout_microseconds !== undefined) o.default_timeout_ms = r.num(q.default_timeout_microseconds, `${qk}.default_timeout_microseconds`, 0, 0) / 1000;
+  }
   const delayMs = o.max_queue_delay_microseconds !== undefined
     ? r.num(o.max_queue_delay_microseconds, `${k}.max_queue_delay_microseconds`, 0, 0) / 1000
     : r.num(o.max_queue_delay_ms, `${k}.max_queue_delay_ms`, DEFAULT_BATCHING.maxQueueDelayMs, 0);
-  const priorityLevels = r.int(o.priority_levels, `${k}.priority_levels`, 1, DEFAULT_BATCHING.priorityLevels);
-  const defaultPriorityLevel = r.int(o.default_priority_level, `${k}.default_priority_level`, 1, Math.ceil(priorityLevels / 2));
+  // Triton writes 0 for "priorities off": that is one level here.
+  const priorityLevels = Math.max(1, r.int(o.priority_levels, `${k}.priority_levels`, 0, DEFAULT_BATCHING.priorityLevels));
+  const defaultPriorityLevel = Math.max(1, r.int(o.default_priority_level, `${k}.default_priority_level`, 0, Math.ceil(priorityLevels / 2)));
   if (defaultPriorityLevel > priorityLevels) r.fail(`${k}.default_priority_level`, `must be at most priority_levels (${priorityLevels})`);
   return {
     maxQueueDelayMs: delayMs,
@@ -245,7 +255,7 @@ export function parseModelConfig(raw: unknown, file: string, fallbackName: strin
   if (o.instance_group !== undefined) {
     const groups = Array.isArray(o.instance_group) ? o.instance_group : [o.instance_group];
     instances = groups.reduce<number>((sum, g, i) => {
-      const go = r.object(g, `instance_group[${i}]`, ['count', 'kind']);
+      const go = r.object(g, `instance_group[${i}]`, ['name', 'count', 'kind']);
       r.oneOf(go.kind, `instance_group[${i}].kind`, ['KIND_CPU', 'KIND_GPU', 'KIND_AUTO'] as const, 'KIND_AUTO');
       return sum + r.int(go.count, `instance_group[${i}].count`, 1, 1);
     }, 0);

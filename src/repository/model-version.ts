@@ -148,6 +148,11 @@ export class ModelVersion {
     return this.#batcher.queued;
   }
 
+  /** Batches running on this version's instances now. */
+  get inFlight(): number {
+    return this.#batcher.inFlight;
+  }
+
   /** Checks request inputs against the model and orders them as the model's inputs. */
   validate(inputs: readonly InputSource[]): { sources: InputSource[]; rows: number; shapeKey: string } {
     const byName = new Map(inputs.map((s) => [s.name, s]));

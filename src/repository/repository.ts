@@ -145,15 +145,16 @@ export class ModelRepository {
     return [...this.#models.get(name)!.versions.values()];
   }
 
-  async #readConfig(name: string, source: Source): Promise<{ config: ModelConfig; files: Map<string, string> }> {
+  async #readConfig(name: string, source: Source, given?: ModelConfig): Promise<{ config: ModelConfig; files: Map<string, string> }> {
     const files = new Map<string, string>();
+    const overrides = this.#options.overrides ?? {};
     if (source.file) {
       files.set('1', source.file);
-      return { config: applyOverrides(defaultModelConfig(name), this.#options.overrides ?? {}), files };
+      return { config: applyOverrides(given ?? defaultModelConfig(name), overrides), files };
     }
     const dir = source.dir!;
     const cfgFile = await configFile(dir);
-    const config = applyOverrides(cfgFile ? await readModelConfig(cfgFile, name) : defaultModelConfig(name), this.#options.overrides ?? {});
+    const config = applyOverrides(given ?? (cfgFile ? await readModelConfig(cfgFile, name) : defaultModelConfig(name)), overrides);
     let versions = await numericDirs(dir);
     const p = config.versionPolicy;
     if ('latest' in p) versions = versions.slice(-p.latest);
@@ -175,8 +176,11 @@ export class ModelRepository {
     return { config, files };
   }
 
-  /** Loads (or reloads) a model from disk. In-flight requests on replaced versions finish first. */
-  async load(name: string): Promise<void> {
+  /**
+   * Loads (or reloads) a model from disk. In-flight requests on replaced versions finish first.
+   * `config` replaces the config file for this load (Triton's load with a config override).
+   */
+  async load(name: string, configOverride?: ModelConfig): Promise<void> {
     if (!this.#sources.has(name)) await this.#scan();
     const source = this.#sources.get(name);
     if (!source) throw new FerryError('MODEL_NOT_FOUND', `model "${name}" is not in the repository ${this.root}`);
@@ -187,7 +191,7 @@ export class ModelRepository {
     const started = performance.now();
     let loaded: Map<string, ModelVersion>;
     try {
-      const { config, files } = await this.#readConfig(name, source);
+      const { config, files } = await this.#readConfig(name, source, configOverride);
       loaded = new Map();
       try {
         for (const [version, file] of files) {

@@ -2,6 +2,8 @@
  * The HTTP app: KServe v2 / Open Inference Protocol, Triton's config, statistics and repository
  * extensions, the seed's image routes, and Prometheus metrics — on fastify.
  */
+import zlib from 'node:zlib';
+import { promisify } from 'node:util';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelRepository } from '../repository/repository.js';
@@ -75,6 +77,29 @@ export function clientGone(request: FastifyRequest, reply: FastifyReply): AbortS
   return ac.signal;
 }
 
+const inflate = {
+  gzip: promisify(zlib.gunzip),
+  deflate: promisify(zlib.inflate),
+  br: promisify(zlib.brotliDecompress),
+};
+
+/** Undoes Content-Encoding (gzip, deflate, br), as tritonclient's request_compression_algorithm sends it; bounded by max_body_bytes. */
+async function decodeContentEncoding(encoding: string | undefined, body: Buffer, maxBodyBytes: number): Promise<Buffer> {
+  const name = encoding?.trim().toLowerCase();
+  if (!name || name === 'identity') return body;
+  if (name !== 'gzip' && name !== 'deflate' && name !== 'br') {
+    throw new FerryError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported; send gzip, deflate, br or none`);
+  }
+  try {
+    return await inflate[name](body, { maxOutputLength: maxBodyBytes });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new FerryError('BODY_TOO_LARGE', `the ${name} body inflates past ${maxBodyBytes} bytes (max_body_bytes)`);
+    }
+    throw new FerryError('BAD_REQUEST', `the body is not valid ${name} data: ${(err as Error).message}`);
+  }
+}
+
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const app = Fastify({
@@ -99,7 +124,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // Bodies arrive as one Buffer, whatever their type; each route decodes its own format.
   // fastify refuses a Content-Length over bodyLimit before reading a byte (413).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (req, body, done) => {
+    decodeContentEncoding(req.headers['content-encoding'], body as Buffer, maxBodyBytes).then((b) => done(null, b), (err: Error) => done(err));
+  });
 
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));
   app.setNotFoundHandler((request, reply) =>

@@ -13,17 +13,26 @@ export class Metrics {
   readonly batchSize = new Histogram({ name: 'ferry_batch_size', help: 'Samples per executed batch.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
   readonly errors = new Counter({ name: 'ferry_http_errors_total', help: 'Error answers by error code.', labelNames: ['code'], registers: [this.registry] });
   readonly queueDepth: Gauge;
+  readonly inFlight: Gauge;
 
-  /** @param depth reads the current queue depth of each model when scraped. */
-  constructor(depth: () => Array<[string, number]>) {
-    const gauge = new Gauge({
+  /** @param load reads each model's queue depth and batches in flight when scraped. */
+  constructor(load: () => Array<{ model: string; queued: number; inFlight: number }>) {
+    const depth = new Gauge({
       name: 'ferry_queue_depth', help: 'Requests waiting in each model queue.', labelNames: ['model'], registers: [this.registry],
       collect() {
-        gauge.reset();
-        for (const [model, n] of depth()) gauge.set({ model }, n);
+        depth.reset();
+        for (const l of load()) depth.inc({ model: l.model }, l.queued);
       },
     });
-    this.queueDepth = gauge;
+    const running = new Gauge({
+      name: 'ferry_inflight_batches', help: 'Batches running on each model now.', labelNames: ['model'], registers: [this.registry],
+      collect() {
+        running.reset();
+        for (const l of load()) running.inc({ model: l.model }, l.inFlight);
+      },
+    });
+    this.queueDepth = depth;
+    this.inFlight = running;
     collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
   }
 

@@ -33,7 +33,9 @@ export interface RunningServer {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel ?? 'info' });
   let repository: ModelRepository | undefined;
-  const metrics = new Metrics(() => (repository ? repository.ready().flatMap((n) => repository!.versions(n).map((v) => [n, v.queueDepth] as [string, number])) : []));
+  const metrics = new Metrics(() => (repository
+    ? repository.ready().flatMap((model) => repository!.versions(model).map((v) => ({ model, queued: v.queueDepth, inFlight: v.inFlight })))
+    : []));
   repository = await ModelRepository.open({
     path: options.modelPath,
     ...(options.overrides && { overrides: options.overrides }),

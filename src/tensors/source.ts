@@ -43,7 +43,12 @@ const KIND: Record<Datatype, Kind> = {
 const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
   UINT8: [0, 255], UINT16: [0, 65535], UINT32: [0, 4294967295],
   INT8: [-128, 127], INT16: [-32768, 32767], INT32: [-2147483648, 2147483647],
-  UINT64: [0, Number.MAX_SAFE_INTEGER], INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+/** 64-bit ranges; JSON integers past 2^53 arrive as bigints (see v2-codec's lossless parse). */
+const BIG_RANGE: Partial<Record<Datatype, [bigint, bigint]>> = {
+  INT64: [-(2n ** 63n), 2n ** 63n - 1n],
+  UINT64: [0n, 2n ** 64n - 1n],
 };
 
 /**
@@ -53,16 +58,22 @@ const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
 export function jsonSource(name: string, datatype: Datatype, shape: readonly number[], count: number, data: unknown): InputSource {
   const kind = KIND[datatype];
   const range = INT_RANGE[datatype];
+  const bigRange = BIG_RANGE[datatype];
   const what = `input "${name}"`;
   let seen = 0;
   const check = (v: unknown): void => {
     if (Array.isArray(v)) { for (const x of v) check(x); return; }
     seen++;
-    if (kind === 'bool') {
+    if (typeof v === 'bigint') {
+      const fits = bigRange ? v >= bigRange[0] && v <= bigRange[1] : kind === 'float' || kind === 'half';
+      if (!fits) throw new FerryError('BAD_DATA_VALUE', `${what}: element ${seen - 1} is ${v}, not a ${datatype} value`);
+    } else if (kind === 'bool') {
       if (typeof v !== 'boolean') throw new FerryError('BAD_DATA_VALUE', `${what}: element ${seen - 1} is ${JSON.stringify(v)}, BOOL data must be true or false`);
     } else if (typeof v !== 'number') {
       throw new FerryError('BAD_DATA_VALUE', `${what}: element ${seen - 1} is ${JSON.stringify(v)}, ${datatype} data must be numbers`);
     } else if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) {
+      throw new FerryError('BAD_DATA_VALUE', `${what}: element ${seen - 1} is ${v}, not a ${datatype} value`);
+    } else if (bigRange && (!Number.isInteger(v) || v < Number(bigRange[0]) || v > Number(bigRange[1]))) {
       throw new FerryError('BAD_DATA_VALUE', `${what}: element ${seen - 1} is ${v}, not a ${datatype} value`);
     }
   };
@@ -77,10 +88,10 @@ export function jsonSource(name: string, datatype: Datatype, shape: readonly num
       let i = offset;
       const write = (v: unknown): void => {
         if (Array.isArray(v)) { for (const x of v) write(x); return; }
-        if (kind === 'half') (dst as Uint16Array)[i++] = toHalfBits(v as number);
-        else if (kind === 'big') (dst as BigInt64Array)[i++] = BigInt(v as number);
+        if (kind === 'half') (dst as Uint16Array)[i++] = toHalfBits(Number(v));
+        else if (kind === 'big') (dst as BigInt64Array)[i++] = BigInt(v as number | bigint);
         else if (kind === 'bool') (dst as Uint8Array)[i++] = v ? 1 : 0;
-        else (dst as Float32Array)[i++] = v as number;
+        else (dst as Float32Array)[i++] = typeof v === 'bigint' ? Number(v) : (v as number);
       };
       write(data);
     },

@@ -7,12 +7,15 @@ import { bytesSource, jsonSource } from './source.js';
 import type { Tensor } from './tensor.js';
 import { elementCount } from './tensor.js';
 import { DATATYPES, fromHalfBits, isDatatype } from './dtype.js';
+import { parse as parseLossless } from 'lossless-json';
 import { FerryError } from '../errors.js';
 
 export interface RequestedOutput {
   readonly name: string;
   /** Return this output in the binary section. */
   readonly binary: boolean;
+  /** Classification extension: return the top N classes as "score:index[:label]" strings. */
+  readonly classification?: number;
 }
 
 /** A decoded v2 inference request: inputs validated against themselves (not yet against a model). */
@@ -29,19 +32,30 @@ export interface InferRequest {
   readonly timeoutUs?: number;
 }
 
+/** A BYTES output (the classification extension): one string per element. */
+export interface StringTensor {
+  readonly datatype: 'BYTES';
+  readonly shape: readonly number[];
+  readonly strings: readonly string[];
+}
+
 /** One request's slice of a batch's outputs, ready to encode. */
 export interface InferResponse {
   readonly modelName: string;
   readonly modelVersion: string;
   readonly id?: string;
-  readonly outputs: ReadonlyArray<{ name: string; tensor: Tensor; binary: boolean }>;
+  readonly outputs: ReadonlyArray<{ name: string; tensor: Tensor | StringTensor; binary: boolean }>;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Integers too long for a double become bigints; everything else is a number. */
+const parseNumber = (s: string): number | bigint => (/^-?\d{16,}$/.test(s) && !Number.isSafeInteger(Number(s)) ? BigInt(s) : Number(s));
+
 function parseJson(text: string, what: string): unknown {
   try {
-    return JSON.parse(text);
+    // JSON.parse rounds integers past 2^53; INT64 data may need them exact, so only then go lossless.
+    return /\d{16}/.test(text) ? parseLossless(text, null, parseNumber) : JSON.parse(text);
   } catch (err) {
     throw new FerryError('BAD_JSON', `${what} is not valid JSON: ${(err as Error).message}`);
   }
@@ -115,7 +129,11 @@ export function decodeInferRequest(body: Buffer, headerLengthHeader?: string | s
       if (!isObject(o) || typeof o.name !== 'string') throw new FerryError('BAD_REQUEST', `outputs[${i}] must be an object with a "name"`);
       const op = o.parameters;
       const binary = isObject(op) && typeof op.binary_data === 'boolean' ? op.binary_data : binaryOutput;
-      return { name: o.name, binary };
+      const k = isObject(op) ? op.classification : undefined;
+      if (k !== undefined && (typeof k !== 'number' || !Number.isInteger(k) || k < 1)) {
+        throw new FerryError('BAD_PARAMETER', `output "${o.name}": parameters.classification must be a positive integer (got ${JSON.stringify(k)})`);
+      }
+      return { name: o.name, binary, ...(k !== undefined && { classification: k }) };
     });
   }
 
@@ -137,7 +155,7 @@ export function decodeInferRequest(body: Buffer, headerLengthHeader?: string | s
   };
 }
 
-/** JSON `data` for a tensor: numbers (bigints narrowed), booleans for BOOL, numbers for FP16. */
+/** JSON `data` for a tensor: numbers, booleans for BOOL, numbers for FP16; 64-bit integers as numbers (may round). */
 export function tensorToJsonData(t: Tensor): unknown[] {
   const d = t.data;
   switch (t.datatype) {
@@ -149,22 +167,40 @@ export function tensorToJsonData(t: Tensor): unknown[] {
   }
 }
 
+/** The JSON text of a tensor's `data`; 64-bit integers are written exactly, as Triton does. */
+function jsonDataText(t: Tensor | StringTensor): string {
+  if (t.datatype === 'BYTES') return JSON.stringify(t.strings);
+  if (t.datatype === 'INT64' || t.datatype === 'UINT64') return `[${(t.data as BigInt64Array).join(',')}]`;
+  return JSON.stringify(tensorToJsonData(t));
+}
+
+/** BYTES in the binary extension: each element a 4-byte little-endian length and its UTF-8 bytes. */
+function stringsToBytes(strings: readonly string[]): Buffer {
+  const parts = strings.map((s) => Buffer.from(s, 'utf8'));
+  const out = Buffer.alloc(parts.reduce((n, p) => n + 4 + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.writeUInt32LE(p.length, at);
+    p.copy(out, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
+}
+
 /** Encodes a response: JSON only, or a JSON header + binary outputs (with the header's length to send). */
 export function encodeInferResponse(r: InferResponse): { body: Buffer | string; headerLength?: number } {
   const binaries: Buffer[] = [];
   const outputs = r.outputs.map(({ name, tensor, binary }) => {
-    const base = { name, datatype: tensor.datatype, shape: tensor.shape };
-    if (!binary) return { ...base, data: tensorToJsonData(tensor) };
-    const bytes = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+    const head = `{"name":${JSON.stringify(name)},"datatype":"${tensor.datatype}","shape":${JSON.stringify(tensor.shape)}`;
+    if (!binary) return `${head},"data":${jsonDataText(tensor)}}`;
+    const bytes = tensor.datatype === 'BYTES'
+      ? stringsToBytes(tensor.strings)
+      : Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
     binaries.push(bytes);
-    return { ...base, parameters: { binary_data_size: bytes.byteLength } };
+    return `${head},"parameters":{"binary_data_size":${bytes.byteLength}}}`;
   });
-  const header = JSON.stringify({
-    model_name: r.modelName,
-    model_version: r.modelVersion,
-    ...(r.id !== undefined && { id: r.id }),
-    outputs,
-  });
+  const header = `{"model_name":${JSON.stringify(r.modelName)},"model_version":${JSON.stringify(r.modelVersion)}${
+    r.id !== undefined ? `,"id":${JSON.stringify(r.id)}` : ''},"outputs":[${outputs.join(',')}]}`;
   if (binaries.length === 0) return { body: header };
   const head = Buffer.from(header, 'utf8');
   return { body: Buffer.concat([head, ...binaries]), headerLength: head.length };

@@ -153,7 +153,16 @@ test('priority level 1 is served before the default level', async () => {
   await h.release();
   assert.deepEqual(h.batches[2].ids, ['low2']);
   await h.release();
-  assert.throws(() => h.submit('x', { priority: 3 }), (err) => err.code === 'BAD_PARAMETER');
+  h.submit('block');
+  h.submit('beyond', { priority: 3 }); // Triton: past the last level = the default level
+  h.submit('zero', { priority: 0 });
+  h.submit('top', { priority: 1 });
+  await h.release();
+  assert.deepEqual(h.batches[4].ids, ['top', 'beyond']);
+  await h.release();
+  assert.deepEqual(h.batches[5].ids, ['zero']);
+  await h.release();
+  assert.throws(() => h.submit('x', { priority: -1 }), (err) => err.code === 'BAD_PARAMETER');
 });
 
 test('instances: N batches run at once', async () => {

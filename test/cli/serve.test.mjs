@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FIXTURES, binaryBody } from '../helpers.mjs';
+import { FIXTURES, binaryBody, waitBusy } from '../helpers.mjs';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -37,9 +37,9 @@ test('SIGTERM: stops accepting, finishes what is queued and running, exits 0', a
     return fetch(`${url}/v2/models/matpow/infer`, { method: 'POST', body, headers }).then((r) => r.status, (e) => e.message);
   };
   const running = slow(n);
-  await sleep(150);
+  await waitBusy(url, 'matpow');
   const queued = [slow(4), slow(8)];
-  await sleep(30);
+  await waitBusy(url, 'matpow', { queued: 2 });
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
   assert.equal(code, 0, log());

@@ -1,8 +1,7 @@
 // A bounded queue answers 503 with Retry-After at once, and takes work again once it drains.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { start, get, binaryBody } from '../helpers.mjs';
+import { start, get, binaryBody, waitBusy } from '../helpers.mjs';
 
 let server;
 let url;
@@ -21,9 +20,9 @@ function slowRequest(N = 1024) {
 test('max_queue_size: the excess gets 503 QUEUE_FULL with Retry-After, quickly', async () => {
   // max_batch_size is 32, so queued requests would batch together: send them while one runs.
   const first = slowRequest();
-  await sleep(100); // the 4 MB blocker reaches the engine
+  await waitBusy(url, 'matpow'); // the blocker is running
   const queued = [slowRequest(4), slowRequest(4)];
-  await sleep(20);
+  await waitBusy(url, 'matpow', { queued: 2 });
   const t0 = performance.now();
   const full = await slowRequest(4);
   const ms = performance.now() - t0;

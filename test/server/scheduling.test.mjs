@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { start, get, post, binaryBody } from '../helpers.mjs';
+import { start, get, post, binaryBody, waitBusy } from '../helpers.mjs';
 
 let server;
 let url;
@@ -50,7 +50,7 @@ test('requests of several rows and several shapes are never mixed up', async () 
 
 test('the event loop keeps serving while a batch computes', async () => {
   const slow = slowRequest();
-  await sleep(100); // the 4 MB blocker reaches the engine
+  await waitBusy(url, 'matpow'); // the blocker is running
   const t0 = performance.now();
   const live = await get(`${url}/v2/health/live`);
   const ms = performance.now() - t0;
@@ -62,7 +62,7 @@ test('the event loop keeps serving while a batch computes', async () => {
 test('a request whose timeout passes in the queue gets 503 and is never run', async () => {
   const before = await stats('matpow');
   const running = slowRequest();
-  await sleep(100); // the 4 MB blocker reaches the engine
+  await waitBusy(url, 'matpow'); // the blocker is running
   const t0 = performance.now();
   const late = await slowRequest(undefined, { parameters: { timeout: 20_000 } }, 4); // 20 ms, in microseconds
   const body = await late.json();
@@ -77,10 +77,10 @@ test('a request whose timeout passes in the queue gets 503 and is never run', as
 test('a client that disconnects while queued: its request is dropped before it runs', async () => {
   const before = await stats('matpow');
   const running = slowRequest();
-  await sleep(100); // the 4 MB blocker reaches the engine
+  await waitBusy(url, 'matpow'); // the blocker is running
   const ac = new AbortController();
   const gone = slowRequest(ac.signal, {}, 4).catch((err) => err.name);
-  await sleep(20);
+  await waitBusy(url, 'matpow', { queued: 1 });
   ac.abort();
   assert.equal(await gone, 'AbortError');
   assert.equal((await running).status, 200);
@@ -93,7 +93,7 @@ test('a client that disconnects while queued: its request is dropped before it r
 
 test('unloading a model finishes its in-flight requests first', async () => {
   const inflight = [slowRequest(), slowRequest(undefined, {}, 4), slowRequest(undefined, {}, 8)];
-  await sleep(100); // the 4 MB blocker reaches the engine
+  await waitBusy(url, 'matpow'); // the blocker is running
   const unload = post(`${url}/v2/repository/models/matpow/unload`, '');
   await sleep(5);
   const refused = await slowRequest(undefined, {}, 4);

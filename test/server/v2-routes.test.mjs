@@ -202,3 +202,70 @@ test('a model without a batch axis (max_batch_size 0) takes its exact shape', as
   const wrong = await post(`${url}/v2/models/fixed/infer`, { inputs: [{ name: 'x', shape: [1, 2, 2], datatype: 'FP32', data: [1, 1, 1, 1] }] });
   assert.equal(wrong.json.code, 'BAD_SHAPE');
 });
+
+test('INT64 beyond 2^53 survives JSON both ways, exactly', async () => {
+  const big = ['9007199254740993', '-4611686018427387903', '9223372036854775807', '-9223372036854775808'];
+  const body = `{"inputs":[{"name":"a","shape":[2,2],"datatype":"INT64","data":[${big.join(',')}]},` +
+    '{"name":"b","shape":[2,3],"datatype":"UINT8","data":[0,0,0,0,0,0]},{"name":"c","shape":[2,1],"datatype":"BOOL","data":[true,true]},' +
+    '{"name":"d","shape":[2,2],"datatype":"FP16","data":[0,0,0,0]}],"outputs":[{"name":"a_out"}]}';
+  const r = await post(`${url}/v2/models/types/infer`, body);
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.text.includes(`"data":[${big.join(',')}]`), r.text);
+  const over = body.replace('9223372036854775807', '9223372036854775808');
+  const bad = await post(`${url}/v2/models/types/infer`, over);
+  assert.equal(bad.json.code, 'BAD_DATA_VALUE');
+  assert.match(bad.json.error, /9223372036854775808, not a INT64 value/);
+});
+
+test('classification extension: top-k as "score:index" strings', async () => {
+  const r = await post(`${url}/v2/models/scale/infer`, {
+    inputs: [{ name: 'x', shape: [2, 4], datatype: 'FP32', data: [-3.5, -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5] }],
+    outputs: [{ name: 'y', parameters: { classification: 2 } }],
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.outputs[0], { name: 'y', datatype: 'BYTES', shape: [2, 2], data: ['-1.000000:3', '-3.000000:2', '7.000000:3', '5.000000:2'] });
+});
+
+test('Content-Encoding gzip and deflate request bodies (tritonclient request_compression_algorithm)', async () => {
+  const { gzipSync, deflateSync } = await import('node:zlib');
+  const json = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
+  for (const [enc, fn] of [['gzip', gzipSync], ['deflate', deflateSync]]) {
+    const r = await post(`${url}/v2/models/scale/infer`, fn(json), { 'content-encoding': enc });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.outputs[0].data, [2, 4, 6, 8]);
+  }
+  // the binary extension's header length counts the inflated body
+  const { body, headers } = binaryBody({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }] }, [new Float32Array([1, 1, 1, 1])]);
+  const r = await post(`${url}/v2/models/scale/infer`, gzipSync(body), { ...headers, 'content-encoding': 'gzip' });
+  assert.deepEqual(r.json.outputs[0].data, [2, 2, 2, 2]);
+  const junk = await post(`${url}/v2/models/scale/infer`, Buffer.from('not gzip'), { 'content-encoding': 'gzip' });
+  assert.equal(junk.json.code, 'BAD_REQUEST');
+  const zstd = await post(`${url}/v2/models/scale/infer`, json, { 'content-encoding': 'zstd' });
+  assert.equal(zstd.status, 415);
+});
+
+test('a gzip bomb is refused with 413, not inflated', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const bomb = gzipSync(Buffer.alloc(200 << 20)); // 200 MiB of zeros in ~200 KB
+  const r = await post(`${url}/v2/models/scale/infer`, bomb, { 'content-encoding': 'gzip' });
+  assert.equal(r.status, 413);
+  assert.equal(r.json.code, 'BODY_TOO_LARGE');
+});
+
+test('load with a config override (Triton), then reload from the repository', async () => {
+  const cfg = (await get(`${url}/v2/models/scale/config`)).json;
+  const override = { ...cfg, max_batch_size: 4 };
+  let r = await post(`${url}/v2/repository/models/scale/load`, { parameters: { config: JSON.stringify(override) } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await get(`${url}/v2/models/scale/config`)).json.max_batch_size, 4);
+  r = await post(`${url}/v2/repository/models/scale/load`, { parameters: { config: JSON.stringify({ ...cfg, max_batch_size: 'four' }) } });
+  assert.equal(r.status, 400);
+  assert.equal(r.json.code, 'CONFIG_INVALID');
+  assert.match(r.json.error, /parameters.config of the load request for "scale": max_batch_size must be an integer/);
+  r = await post(`${url}/v2/repository/models/scale/load`, { parameters: { file: 'x' } });
+  assert.equal(r.json.code, 'BAD_PARAMETER');
+  assert.equal((await post(`${url}/v2/repository/models/scale/load`, '')).status, 200);
+  assert.equal((await get(`${url}/v2/models/scale/config`)).json.max_batch_size, 32);
+  const ready = await post(`${url}/v2/repository/index`, { ready: true });
+  assert.ok(ready.json.every((m) => m.state === 'READY'));
+});

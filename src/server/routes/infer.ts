@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { decodeInferRequest, encodeInferResponse } from '../../tensors/v2-codec.js';
 import { clientGone } from '../app.js';
+import { classificationStrings } from '../../postprocess/classify.js';
 import { FerryError } from '../../errors.js';
 
 type Params = { model: string; version?: string };
@@ -22,7 +23,14 @@ export async function inferRoutes(app: FastifyInstance): Promise<void> {
       modelName: model.name,
       modelVersion: model.version,
       ...(request.id !== undefined && { id: request.id }),
-      outputs: wanted.map((o) => ({ name: o.name, binary: o.binary, tensor: result.outputs[o.name]! })),
+      outputs: wanted.map((o) => {
+        const tensor = result.outputs[o.name]!;
+        return {
+          name: o.name,
+          binary: o.binary,
+          tensor: 'classification' in o && o.classification !== undefined ? classificationStrings(tensor, o.classification, model.labels.get(o.name), model.batched) : tensor,
+        };
+      }),
     });
     if (headerLength !== undefined) reply.header('inference-header-content-length', headerLength).type('application/octet-stream');
     else reply.type('application/json');

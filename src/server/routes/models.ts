@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ModelVersion } from '../../repository/model-version.js';
+import type { ImageConfig } from '../../repository/config.js';
 import { DATATYPES } from '../../tensors/dtype.js';
 
 type Params = { model: string; version?: string };
@@ -39,8 +40,9 @@ export function modelConfigJson(m: ModelVersion): Record<string, unknown> {
       dynamic_batching: {
         preferred_batch_size: [...b.preferredBatchSizes],
         max_queue_delay_microseconds: Math.round(b.maxQueueDelayMs * 1000),
-        priority_levels: b.priorityLevels,
-        default_priority_level: b.defaultPriorityLevel,
+        // Triton writes 0 when priorities are off
+        priority_levels: b.priorityLevels > 1 ? b.priorityLevels : 0,
+        default_priority_level: b.priorityLevels > 1 ? b.defaultPriorityLevel : 0,
         default_queue_policy: {
           max_queue_size: b.maxQueueSize,
           default_timeout_microseconds: Math.round(b.defaultTimeoutMs * 1000),
@@ -51,7 +53,16 @@ export function modelConfigJson(m: ModelVersion): Record<string, unknown> {
     }),
     instance_group: [{ name: m.name, kind: 'KIND_CPU', count: m.engine.instances }],
     default_model_filename: c.defaultModelFilename,
-    ...(c.image && { parameters: { ferry_image: { string_value: JSON.stringify(c.image) } } }),
+    ...(c.image && { image: imageConfigJson(c.image) }),
+  };
+}
+
+/** The `image:` block in the config file's own snake_case keys, so a config read back loads again. */
+function imageConfigJson(i: ImageConfig): Record<string, unknown> {
+  return {
+    ...(i.input !== undefined && { input: i.input }),
+    width: i.width, height: i.height, color: i.color, scale: i.scale, mean: [...i.mean], std: [...i.std],
+    layout: i.layout, softmax: i.softmax, top_k: i.topK, fit: i.fit,
   };
 }
 
