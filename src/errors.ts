@@ -41,7 +41,6 @@ export const ERRORS = {
   ENGINE_UNAVAILABLE: { status: 400, description: 'the requested execution provider or engine is not available on this machine' },
   INFERENCE_FAILED: { status: 500, description: 'the engine failed while running a batch' },
   NOT_FOUND: { status: 404, description: 'no such route' },
-  METHOD_NOT_ALLOWED: { status: 405, description: 'the route exists but not for this HTTP method' },
   INTERNAL: { status: 500, description: 'an unexpected server error (a bug: please report it)' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
