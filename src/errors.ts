@@ -37,6 +37,17 @@ export const ERRORS = {
   REQUEST_TIMEOUT: { status: 503, description: 'the request waited in the queue past its timeout and was not run' },
   SHUTTING_DOWN: { status: 503, description: 'the server is shutting down and takes no new requests' },
   CANCELLED: { status: 499, description: 'the client went away before the request ran (never seen by that client)' },
+  // PyTorch bridge, export and compare
+  PYTHON_UNAVAILABLE: { status: 503, description: 'no Python interpreter that can import torch and numpy was found (--python, FERRY_PYTHON, python3 on PATH, /usr/bin/python3)' },
+  PYTHON_ERROR: { status: 400, description: 'the PyTorch side raised: importing the module, calling the factory, running, tracing, scripting or exporting the model' },
+  TRACE_DIVERGED: { status: 422, description: 'torch.jit.trace froze data-dependent control flow: the traced model disagrees with eager PyTorch on some inputs' },
+  BAD_NPY: { status: 400, description: 'a .npy/.npz file is malformed, or holds a dtype ferry does not read' },
+  // ONNX files (model I/O, inspect, check, simplify)
+  ONNX_INVALID: { status: 400, description: 'the file is not a readable ONNX model (missing, not ONNX, truncated or corrupt protobuf, or a malformed field); the message names the file and what failed' },
+  ONNX_EXTERNAL_DATA: { status: 400, description: 'an external data file of an ONNX model is missing, shorter than its tensors say, or outside the model directory' },
+  ONNX_TOO_LARGE: { status: 400, description: 'the ONNX file would exceed protobuf 2 GiB limit: save the model with external data' },
+  ONNX_GRAPH_CYCLE: { status: 400, description: 'the graph has a cycle, so its nodes have no valid order; the message names the nodes and values in it' },
+  ONNX_WRITE_FAILED: { status: 500, description: 'an ONNX model or its external data file could not be written (permissions, disk space)' },
   // engines and the rest
   ENGINE_UNAVAILABLE: { status: 400, description: 'the requested execution provider or engine is not available on this machine' },
   INFERENCE_FAILED: { status: 500, description: 'the engine failed while running a batch' },

@@ -2,6 +2,9 @@
 /** `ferry`: the command line. One file per command; this one only dispatches. */
 import { serve, serveHelp } from './serve.js';
 import { bench, benchHelp } from './bench.js';
+import { exportCommand, exportHelp } from './export.js';
+import { compareCommand, compareHelp } from './compare.js';
+import { inspect, inspectHelp } from './inspect.js';
 import { UsageError } from './args.js';
 import { isFerryError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -9,6 +12,9 @@ import { VERSION } from '../version.js';
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string; summary: string }> = {
   serve: { run: serve, help: serveHelp, summary: 'serve models over HTTP with dynamic batching (KServe v2)' },
   bench: { run: bench, help: benchHelp, summary: 'load-test a server, or measure a model in process' },
+  export: { run: exportCommand, help: exportHelp, summary: 'export a PyTorch model to ONNX or TorchScript, checked against eager' },
+  compare: { run: compareCommand, help: compareHelp, summary: 'run two models (ONNX, TorchScript, PyTorch) on the same inputs and diff the outputs' },
+  inspect: { run: inspect, help: inspectHelp, summary: 'describe an ONNX model: inputs, outputs, operators, parameters, external data' },
 };
 
 function usage(): string {
