@@ -47,7 +47,9 @@ export const ERRORS = {
   ONNX_EXTERNAL_DATA: { status: 400, description: 'an external data file of an ONNX model is missing, shorter than its tensors say, or outside the model directory' },
   ONNX_TOO_LARGE: { status: 400, description: 'the ONNX file would exceed protobuf 2 GiB limit: save the model with external data' },
   ONNX_GRAPH_CYCLE: { status: 400, description: 'the graph has a cycle, so its nodes have no valid order; the message names the nodes and values in it' },
+  ONNX_CHECK_FAILED: { status: 422, description: 'the model is readable but not valid ONNX (ferry check found errors: undefined values, unknown operators, wrong attributes or types ...); the message lists the first' },
   ONNX_WRITE_FAILED: { status: 500, description: 'an ONNX model or its external data file could not be written (permissions, disk space)' },
+  SIMPLIFY_MISMATCH: { status: 422, description: 'ferry simplify: the simplified model computes different outputs than the original (beyond rtol/atol) or does not run, so it was not written; the message names the outputs, the differences and the passes that ran' },
   // engines and the rest
   ENGINE_UNAVAILABLE: { status: 400, description: 'the requested execution provider or engine is not available on this machine' },
   INFERENCE_FAILED: { status: 500, description: 'the engine failed while running a batch' },

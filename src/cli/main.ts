@@ -5,6 +5,8 @@ import { bench, benchHelp } from './bench.js';
 import { exportCommand, exportHelp } from './export.js';
 import { compareCommand, compareHelp } from './compare.js';
 import { inspect, inspectHelp } from './inspect.js';
+import { simplify, simplifyHelp } from './simplify.js';
+import { check, checkHelp } from './check.js';
 import { UsageError } from './args.js';
 import { isFerryError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -15,6 +17,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   export: { run: exportCommand, help: exportHelp, summary: 'export a PyTorch model to ONNX or TorchScript, checked against eager' },
   compare: { run: compareCommand, help: compareHelp, summary: 'run two models (ONNX, TorchScript, PyTorch) on the same inputs and diff the outputs' },
   inspect: { run: inspect, help: inspectHelp, summary: 'describe an ONNX model: inputs, outputs, operators, parameters, external data' },
+  simplify: { run: simplify, help: simplifyHelp, summary: 'fold constants, shapes and BatchNorm, drop no-ops; written only if ONNX Runtime outputs match' },
+  check: { run: check, help: checkHelp, summary: 'validate an ONNX model (as onnx.checker): graph, operators, attributes, types, tensors' },
 };
 
 function usage(): string {
