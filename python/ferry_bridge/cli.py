@@ -119,6 +119,9 @@ def build_parser():
     e.add_argument("--parity-dir", help="write parity inputs and eager outputs here as .npz (for the caller's own engine)")
     e.add_argument("--seed", type=int, default=0, help="torch seed set before calling the factory")
 
+    i = sub.add_parser("inspect", help="describe a TorchScript file: signature, code, parameters")
+    i.add_argument("model", help="MODEL.pt / MODEL.zip (TorchScript)")
+
     r = sub.add_parser("run", help="run a TorchScript file or MODULE.py:FACTORY on .npz inputs")
     r.add_argument("model", help="MODEL.pt / MODEL.zip (TorchScript) or MODULE.py:FACTORY")
     r.add_argument("--inputs", action="append", required=True, help="input .npz (repeat, paired with --outputs)")
@@ -156,6 +159,9 @@ def main(argv):
         if args.command == "export":
             from ferry_bridge.export import export
             result = export(args)
+        elif args.command == "inspect":
+            from ferry_bridge.inspect_ts import inspect
+            result = inspect(args)
         else:
             from ferry_bridge.run import run
             result = run(args)

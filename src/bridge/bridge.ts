@@ -36,7 +36,7 @@ const KIND_TO_CODE: Readonly<Record<string, ErrorCode>> = {
 };
 
 /** Runs `python -m ferry_bridge COMMAND ARGS...` and resolves with its result object. */
-export function runBridge<T>(command: 'export' | 'run', args: readonly string[], options: BridgeOptions): Promise<T> {
+export function runBridge<T>(command: 'export' | 'run' | 'inspect', args: readonly string[], options: BridgeOptions): Promise<T> {
   const { python, onProgress } = options;
   const env = {
     ...process.env,

@@ -4,7 +4,7 @@
  * aligned tables, or JSON with --json. Reads no weights (external data files are only stat'ed).
  */
 import { parseArgs } from 'node:util';
-import { readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, intFlag } from './args.js';
 import { table } from '../bench/report.js';
@@ -12,16 +12,22 @@ import { loadModel } from '../onnx/io/load.js';
 import { formatBytes } from '../onnx/io/serialize.js';
 import type { ModelSummary, ValueSummary } from '../onnx/summary.js';
 import { summarizeModel } from '../onnx/summary.js';
+import { findPython } from '../bridge/python.js';
+import { runBridge } from '../bridge/bridge.js';
 
-export const inspectHelp = `Usage: ferry inspect MODEL [--json] [--top N]
+export const inspectHelp = `Usage: ferry inspect MODEL [--json] [--top N] [--python P]
 
 Describes an ONNX model without running it: IR and opset versions, producer, inputs and
 outputs with their dims (symbolic dims by name, e.g. batch), the count of each operator,
 parameter count and bytes, the largest initializers, and external data files.
 MODEL is a .onnx file, or a model folder holding model.onnx (or versions 1/, 2/, ...: the newest).
+A TorchScript file (.pt/.zip, from torch.jit.save or ferry export --to torchscript) is described
+through the PyTorch bridge: forward()'s signature, submodules, parameters, and its code (what
+torch.jit.trace recorded, or torch.jit.script compiled).
 
-  --json     print the report as JSON
-  --top N    list the N largest initializers (default 10)
+  --json       print the report as JSON
+  --top N      list the N largest initializers (default 10)
+  --python P   interpreter with torch, for TorchScript (default: FERRY_PYTHON, python3, /usr/bin/python3)
 
 Example:
   ferry inspect examples/fashion/1/model.onnx
@@ -31,7 +37,7 @@ export async function inspect(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, top: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { json: { type: 'boolean' }, top: { type: 'string' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     process.stdout.write(inspectHelp);
@@ -39,6 +45,7 @@ export async function inspect(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? 'give one model' : 'which model? (a .onnx file)');
   const path = resolveModelPath(positionals[0]!);
+  if (isZip(path)) return inspectTorchScript(path, values.python, values.json === true);
   const top = intFlag(values.top, 'top') ?? 10;
   const model = await loadModel(path, { verifyExternalData: false });
   const summary = summarizeModel(model, { top });
@@ -65,6 +72,57 @@ export function resolveModelPath(path: string): string {
   const versions = readdirSync(path).filter((d) => /^\d+$/.test(d) && isFile(join(path, d, 'model.onnx'))).sort((a, b) => Number(b) - Number(a));
   if (versions[0]) return join(path, versions[0], 'model.onnx');
   throw new UsageError(`${path} is a folder without model.onnx (or version folders holding one)`);
+}
+
+/** TorchScript files are ZIP archives (PK\x03\x04); ONNX files are protobuf. */
+function isZip(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      return readSync(fd, head, 0, 4, 0) === 4 && head.toString('latin1') === 'PK\x03\x04';
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+interface TorchScriptSummary {
+  originalName: string;
+  inputs: { name: string; type: string }[];
+  outputs: { name: string; type: string }[];
+  parameters: number;
+  parameterBytes: number;
+  buffers: number;
+  submodules: { name: string; type: string }[];
+  code: string;
+  torch_version: string;
+}
+
+async function inspectTorchScript(path: string, python: string | undefined, json: boolean): Promise<number> {
+  const found = await findPython({ python });
+  const s = await runBridge<TorchScriptSummary>('inspect', [path], { python: found, onProgress: (l) => process.stderr.write(`${l}\n`) });
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ file: path, fileBytes: statSync(path).size, format: 'torchscript', ...s }, null, 2)}\n`);
+    return 0;
+  }
+  const sig = (list: { name: string; type: string }[]) => (list.length ? table(['name', 'type'], list.map((v) => [v.name, v.type])) : 'none\n');
+  const lines = [
+    `model       ${path} (${formatBytes(statSync(path).size)})`,
+    `format      TorchScript (torch ${s.torch_version}), module ${s.originalName}`,
+    `parameters  ${int(s.parameters)} (${formatBytes(s.parameterBytes)}), ${int(s.buffers)} buffer elements`,
+  ];
+  const sections = [
+    lines.join('\n') + '\n',
+    `inputs\n${sig(s.inputs)}`,
+    `outputs\n${sig(s.outputs)}`,
+  ];
+  if (s.submodules.length) sections.push(`submodules\n${table(['name', 'type'], s.submodules.map((m) => [m.name, m.type]))}`);
+  sections.push(`code\n${s.code.trimEnd()}\n`);
+  process.stdout.write(sections.join('\n'));
+  return 0;
 }
 
 function isFile(p: string): boolean {
