@@ -50,6 +50,9 @@ export const ERRORS = {
   ONNX_CHECK_FAILED: { status: 422, description: 'the model is readable but not valid ONNX (ferry check found errors: undefined values, unknown operators, wrong attributes or types ...); the message lists the first' },
   ONNX_WRITE_FAILED: { status: 500, description: 'an ONNX model or its external data file could not be written (permissions, disk space)' },
   SIMPLIFY_MISMATCH: { status: 422, description: 'ferry simplify: the simplified model computes different outputs than the original (beyond rtol/atol) or does not run, so it was not written; the message names the outputs, the differences and the passes that ran' },
+  // quantize and eval
+  BAD_CALIBRATION_DATA: { status: 400, description: 'ferry quantize / eval: the calibration or evaluation data cannot feed the model (missing, empty, no image config to preprocess images with, arrays or images that do not fit the model inputs, labels missing)' },
+  QUANTIZE_FAILED: { status: 422, description: 'ferry quantize: the model cannot be quantized as asked (nothing quantizable, unsupported input) or the quantized model does not load in ONNX Runtime; the message says which' },
   // engines and the rest
   ENGINE_UNAVAILABLE: { status: 400, description: 'the requested execution provider or engine is not available on this machine' },
   INFERENCE_FAILED: { status: 500, description: 'the engine failed while running a batch' },

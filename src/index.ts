@@ -21,3 +21,13 @@ export { DATATYPES } from './tensors/dtype.js';
 export type { Datatype } from './tensors/dtype.js';
 export type { Tensor, TensorSpec } from './tensors/tensor.js';
 export { decodeInferRequest, encodeInferResponse } from './tensors/v2-codec.js';
+
+// Converting: ONNX I/O and IR, checking, simplifying, comparing.
+export * as onnx from './onnx/index.js';
+export { checkModel, checkModelFile } from './onnx/check/index.js';
+export { simplifyModel, simplifyFile } from './onnx/simplify.js';
+export type { SimplifyOptions, SimplifyFileOptions, SimplifyFileReport } from './onnx/simplify.js';
+export { compareModels } from './compare/compare.js';
+
+// Quantizing: fp16, static and dynamic int8, evaluation.
+export * as quantize from './quantize/index.js';

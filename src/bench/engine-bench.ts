@@ -43,6 +43,8 @@ export interface EngineBenchReport {
   readonly results: EngineBenchResult[];
   /** The batch size with the most inferences per second. */
   readonly best: EngineBenchResult;
+  /** CPU this process used over the whole bench, as % of one core (its share of the machine). */
+  readonly cpuPct: number;
 }
 
 function buildFeeds(session: ort.InferenceSession, batch: number, shapes: ReadonlyMap<string, readonly number[]>, random: () => number): Record<string, ort.Tensor> {
@@ -78,6 +80,8 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
   });
   const random = seededRandom(options.seed ?? 1);
   const results: EngineBenchResult[] = [];
+  const cpuStart = process.cpuUsage();
+  const wallStart = performance.now();
   try {
     for (const batch of options.batchSizes) {
       const feeds = buildFeeds(session, batch, options.shapes ?? new Map(), random);
@@ -111,6 +115,8 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
   } finally {
     await session.release();
   }
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - wallStart)) * 100;
   const best = results.reduce((a, b) => (b.inferencesPerS > a.inferencesPerS ? b : a));
-  return { model: options.modelPath, intraOpThreads, results, best };
+  return { model: options.modelPath, intraOpThreads, results, best, cpuPct };
 }

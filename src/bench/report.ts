@@ -116,7 +116,7 @@ export function engineReportJson(report: EngineBenchReport): Record<string, unkn
   const one = (r: EngineBenchReport['best']) => ({
     batch: r.batch, runs: r.runs, durationS: round(r.durationS, 3), runsPerS: round(r.runsPerS, 2), inferencesPerS: round(r.inferencesPerS, 2), latencyMs: summaryJson(r.latency),
   });
-  return { model: report.model, intraOpThreads: report.intraOpThreads, results: report.results.map(one), best: one(report.best) };
+  return { model: report.model, intraOpThreads: report.intraOpThreads, results: report.results.map(one), best: one(report.best), cpuPct: round(report.cpuPct, 1) };
 }
 
 function round(n: number, digits: number): number | null {

@@ -103,7 +103,8 @@ interface TorchScriptSummary {
 
 async function inspectTorchScript(path: string, python: string | undefined, json: boolean): Promise<number> {
   const found = await findPython({ python });
-  const s = await runBridge<TorchScriptSummary>('inspect', [path], { python: found, onProgress: (l) => process.stderr.write(`${l}\n`) });
+  // No progress to show; a failure's last line comes back in the error.
+  const s = await runBridge<TorchScriptSummary>('inspect', [path], { python: found });
   if (json) {
     process.stdout.write(`${JSON.stringify({ file: path, fileBytes: statSync(path).size, format: 'torchscript', ...s }, null, 2)}\n`);
     return 0;

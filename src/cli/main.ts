@@ -1,24 +1,25 @@
 #!/usr/bin/env node
 /** `ferry`: the command line. One file per command; this one only dispatches. */
-import { serve, serveHelp } from './serve.js';
-import { bench, benchHelp } from './bench.js';
-import { exportCommand, exportHelp } from './export.js';
-import { compareCommand, compareHelp } from './compare.js';
-import { inspect, inspectHelp } from './inspect.js';
-import { simplify, simplifyHelp } from './simplify.js';
-import { check, checkHelp } from './check.js';
 import { UsageError } from './args.js';
 import { isFerryError } from '../errors.js';
 import { VERSION } from '../version.js';
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string; summary: string }> = {
-  serve: { run: serve, help: serveHelp, summary: 'serve models over HTTP with dynamic batching (KServe v2)' },
-  bench: { run: bench, help: benchHelp, summary: 'load-test a server, or measure a model in process' },
-  export: { run: exportCommand, help: exportHelp, summary: 'export a PyTorch model to ONNX or TorchScript, checked against eager' },
-  compare: { run: compareCommand, help: compareHelp, summary: 'run two models (ONNX, TorchScript, PyTorch) on the same inputs and diff the outputs' },
-  inspect: { run: inspect, help: inspectHelp, summary: 'describe an ONNX model: inputs, outputs, operators, parameters, external data' },
-  simplify: { run: simplify, help: simplifyHelp, summary: 'fold constants, shapes and BatchNorm, drop no-ops; written only if ONNX Runtime outputs match' },
-  check: { run: check, help: checkHelp, summary: 'validate an ONNX model (as onnx.checker): graph, operators, attributes, types, tensors' },
+interface Command {
+  readonly run: (argv: string[]) => Promise<number>;
+  readonly help: string;
+}
+
+/** Each command loads only when it runs: `ferry check` need not load fastify, sharp or ONNX Runtime. */
+const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  serve: { load: async () => { const m = await import('./serve.js'); return { run: m.serve, help: m.serveHelp }; }, summary: 'serve models over HTTP with dynamic batching (KServe v2)' },
+  bench: { load: async () => { const m = await import('./bench.js'); return { run: m.bench, help: m.benchHelp }; }, summary: 'load-test a server, or measure a model in process' },
+  export: { load: async () => { const m = await import('./export.js'); return { run: m.exportCommand, help: m.exportHelp }; }, summary: 'export a PyTorch model to ONNX or TorchScript, checked against eager' },
+  compare: { load: async () => { const m = await import('./compare.js'); return { run: m.compareCommand, help: m.compareHelp }; }, summary: 'run two models (ONNX, TorchScript, PyTorch) on the same inputs and diff the outputs' },
+  inspect: { load: async () => { const m = await import('./inspect.js'); return { run: m.inspect, help: m.inspectHelp }; }, summary: 'describe an ONNX or TorchScript model: inputs, outputs, operators, parameters' },
+  check: { load: async () => { const m = await import('./check.js'); return { run: m.check, help: m.checkHelp }; }, summary: 'validate an ONNX model (as onnx.checker): graph, operators, attributes, types, tensors' },
+  simplify: { load: async () => { const m = await import('./simplify.js'); return { run: m.simplify, help: m.simplifyHelp }; }, summary: 'fold constants, shapes and BatchNorm, drop no-ops; written only if ONNX Runtime outputs match' },
+  quantize: { load: async () => { const m = await import('./quantize.js'); return { run: m.quantize, help: m.quantizeHelp }; }, summary: 'fp16, static int8 (calibrated QDQ) or dynamic int8; reports size, speed and accuracy' },
+  eval: { load: async () => { const m = await import('./eval.js'); return { run: m.evalCommand, help: m.evalHelp }; }, summary: 'top-1 accuracy of a model on labelled images or tensors' },
 };
 
 function usage(): string {
@@ -36,11 +37,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const entry = COMMANDS[name];
+  if (!entry) {
     process.stderr.write(`ferry: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  const command = await entry.load();
   try {
     return await command.run(rest);
   } catch (err) {
