@@ -52,6 +52,7 @@ export async function decodeImage(body: Buffer, cfg: ImageConfig, limits: Decode
     if (body.length !== width * height * channels) {
       throw new FerryError('BAD_IMAGE', `the pixel data has ${body.length} bytes, but shape [${height},${width},${channels}] needs ${width * height * channels}`);
     }
+    if (width === cfg.width && height === cfg.height) return convertPixels(body, raw, cfg.color);
     img = sharp(body, { raw: { width, height, channels } });
     if (channels >= 3 && raw.order === 'bgr') {
       if (channels === 4) img = sharp(await img.removeAlpha().raw().toBuffer(), { raw: { width, height, channels: 3 } });
@@ -80,6 +81,30 @@ export async function decodeImage(body: Buffer, cfg: ImageConfig, limits: Decode
   } catch (err) {
     throw decodeError(err);
   }
+}
+
+/**
+ * Raw pixels already at the model's size need no resize, so no libvips pipeline: only the colour
+ * conversion, in one pass (gray = Rec. 601 luma, as OpenCV and PIL compute it; RGB order out).
+ */
+function convertPixels(body: Buffer, raw: RawPixels, color: ImageConfig['color']): Pixels {
+  const { channels } = raw;
+  const n = raw.width * raw.height;
+  const [r, b] = raw.order === 'bgr' ? [2, 0] : [0, 2];
+  if (color === 'gray') {
+    if (channels === 1) return { data: body, channels: 1 };
+    const out = Buffer.allocUnsafe(n);
+    for (let p = 0, i = 0; p < n; p++, i += channels) out[p] = Math.round(0.299 * body[i + r]! + 0.587 * body[i + 1]! + 0.114 * body[i + b]!);
+    return { data: out, channels: 1 };
+  }
+  const out = Buffer.allocUnsafe(n * 3);
+  for (let p = 0, i = 0; p < n; p++, i += channels) {
+    if (channels === 1) { out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = body[i]!; continue; }
+    out[3 * p] = body[i + r]!;
+    out[3 * p + 1] = body[i + 1]!;
+    out[3 * p + 2] = body[i + b]!;
+  }
+  return { data: out, channels: 3 };
 }
 
 /**
