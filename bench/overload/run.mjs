@@ -72,6 +72,10 @@ async function main() {
   const held = overload.requestsPerS / overload.saturatedRequestsPerS;
   const after = rss.filter((x) => x.t >= 10);
   const rssSlope = slope(after.map((x) => x.t), after.map((x) => x.rssMiB)) * 60;
+  // Median of the first and of the last 20 s of samples: robust to one GC's swing.
+  const med = (xs) => { const v = xs.map((x) => x.rssMiB).sort((a, b) => a - b); return v[Math.floor(v.length / 2)]; };
+  const firstMedian = med(after.filter((x) => x.t < 30));
+  const lastMedian = med(after.filter((x) => x.t >= after.at(-1).t - 20));
 
   const rows = ladder.steps.map((s) => [`c=${s.load.concurrency}`, f(s.requestsPerS), f(s.latencyMs.p50, 2), f(s.latencyMs.p99, 2), String(s.rejected), f(s.rejectLatencyMs.p99, 2)]);
   rows.push([`overload c=${overload.load.concurrency}`, f(overload.requestsPerS), f(overload.latencyMs.p50, 2), f(overload.latencyMs.p99, 2), String(overload.rejected), f(overload.rejectLatencyMs.p99, 2)]);
@@ -81,7 +85,7 @@ async function main() {
   console.log(`503s: ${overload.rejected} (${f(overload.rejected / opts.overloadS)}/s), latency p50 ${f(overload.rejectLatencyMs.p50, 2)} ms, p99 ${f(overload.rejectLatencyMs.p99, 2)} ms, max ${f(overload.rejectLatencyMs.max, 2)} ms; other errors ${JSON.stringify(Object.fromEntries(Object.entries(overload.errors).filter(([k]) => k !== '503')))}`);
   console.log(`server RSS (MiB) every ${opts.sampleEveryS} s: ${rss.map((x) => x.rssMiB.toFixed(0)).join(' ')}`);
   console.log(`other processes used ${f(ladder.otherCpuPct, 0)}% (saturation search) and ${f(overload.otherCpuPct, 0)}% (overload) of a core meanwhile${ladder.noisy || overload.noisy ? ' (noisy)' : ''}`);
-  console.log(`RSS first ${f(rss[0].rssMiB)} / last ${f(rss.at(-1).rssMiB)} / max ${f(Math.max(...rss.map((x) => x.rssMiB)))} MiB, slope after 10 s ${f(rssSlope, 2)} MiB/min; server cpu ${f(serverCpu, 0)}%, mean batch ${f(stats.meanBatch, 2)}`);
+  console.log(`RSS first ${f(rss[0].rssMiB)} / last ${f(rss.at(-1).rssMiB)} / max ${f(Math.max(...rss.map((x) => x.rssMiB)))} MiB, slope after 10 s ${f(rssSlope, 2)} MiB/min, median 10-30 s ${f(firstMedian)} -> last 20 s ${f(lastMedian)} MiB; server cpu ${f(serverCpu, 0)}%, mean batch ${f(stats.meanBatch, 2)}`);
   const file = writeResult('overload', {
     benchmark: 'overload',
     date: new Date().toISOString(),
@@ -92,7 +96,7 @@ async function main() {
     ladderOtherCpuPct: ladder.otherCpuPct,
     overload,
     completedOverSaturated: Math.round(held * 1000) / 1000,
-    rss: { samples: rss.map((x) => ({ t: x.t, rssMiB: Math.round(x.rssMiB * 10) / 10 })), slopeMiBPerMin: Math.round(rssSlope * 100) / 100 },
+    rss: { samples: rss.map((x) => ({ t: x.t, rssMiB: Math.round(x.rssMiB * 10) / 10 })), slopeMiBPerMin: Math.round(rssSlope * 100) / 100, medianFirstMiB: firstMedian, medianLastMiB: lastMedian },
     server: { cpuPct: serverCpu, machineCpuPct: machinePct, ...stats },
   });
   console.log(`\nwrote ${file}`);

@@ -148,6 +148,19 @@ export class ModelVersion {
     return this.#batcher.queued;
   }
 
+  /**
+   * Refuses a request before its body is read when the queue is already full (QUEUE_FULL, counted
+   * as rejected): under overload, parsing bodies only to answer 503 would eat the CPU the model needs.
+   */
+  admit(): void {
+    const { maxQueueSize } = this.config.batching;
+    if (maxQueueSize > 0 && this.#batcher.queued >= maxQueueSize) {
+      this.#observer.request?.(this.name, 'rejected', 0);
+      this.stats.fail(0);
+      throw new FerryError('QUEUE_FULL', `the queue is full (max_queue_size ${maxQueueSize}): too busy, retry later`, { headers: { 'retry-after': '1' } });
+    }
+  }
+
   /** Batches running on this version's instances now. */
   get inFlight(): number {
     return this.#batcher.inFlight;

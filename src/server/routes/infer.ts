@@ -36,6 +36,16 @@ export async function inferRoutes(app: FastifyInstance): Promise<void> {
     else reply.type('application/json');
     return reply.send(body);
   };
-  app.post('/v2/models/:model/infer', handler);
-  app.post('/v2/models/:model/versions/:version/infer', handler);
+  // A full queue answers 503 before the body is read (unknown models are left to the handler).
+  const admit = async (req: import('fastify').FastifyRequest<{ Params: Params }>) => {
+    let model;
+    try {
+      model = app.ferry.repository.get(req.params.model, req.params.version);
+    } catch {
+      return;
+    }
+    model.admit();
+  };
+  app.post('/v2/models/:model/infer', { onRequest: admit }, handler);
+  app.post('/v2/models/:model/versions/:version/infer', { onRequest: admit }, handler);
 }
