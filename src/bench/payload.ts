@@ -4,6 +4,7 @@
  * multipart /predict. Tensor data is random but seeded, shaped from the model's v2 metadata.
  */
 import type { Datatype, TypedArray } from '../tensors/dtype.js';
+import { seededRandom } from '../tensors/random.js';
 import { DATATYPES, isDatatype, toHalfBits } from '../tensors/dtype.js';
 
 export type Protocol = 'json' | 'binary' | 'image' | 'predict';
@@ -18,17 +19,7 @@ export interface RequestSpec {
   readonly inferences: number;
 }
 
-/** Mulberry32: a small, fast, seeded PRNG giving floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../tensors/random.js';
 
 /** The parts of GET /v2/models/{m} (and max_batch_size from .../config) that shape a request. */
 export interface ModelShapeInfo {

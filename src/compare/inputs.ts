@@ -9,6 +9,7 @@ import { DATATYPES, isDatatype, toHalfBits } from '../tensors/dtype.js';
 import type { Tensor } from '../tensors/tensor.js';
 import { allocate, elementCount } from '../tensors/tensor.js';
 import { readNpyDir, readNpz } from '../tensors/npy.js';
+import { seededRandom } from '../tensors/random.js';
 import { FerryError } from '../errors.js';
 
 /** Named tensors in input (or output) order. */
@@ -107,23 +108,12 @@ export function specsFromOverrides(overrides: readonly ShapeOverride[]): InputSp
   return overrides.map((o, i) => ({ name: o.name ?? `input_${i}`, datatype: o.datatype ?? 'FP32', shape: [...o.shape] }));
 }
 
-/** A small, fast, seedable PRNG (mulberry32): uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seeded random tensors for one trial; trial t of seed s is the same on every run. */
 export function randomInputs(specs: readonly InputSpec[], seed: number, trial: number): NamedTensors {
   const out: NamedTensors = new Map();
   specs.forEach((spec, i) => {
-    const rand = mulberry32(Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(trial + 1, 0x85ebca6b) ^ Math.imul(i + 1, 0xc2b2ae35));
+    const rand = seededRandom(Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(trial + 1, 0x85ebca6b) ^ Math.imul(i + 1, 0xc2b2ae35));
     const n = elementCount(spec.shape, `input "${spec.name}"`);
     const data = allocate(spec.datatype, n);
     const info = DATATYPES[spec.datatype];
