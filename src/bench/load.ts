@@ -31,6 +31,8 @@ export interface LoadOptions {
   readonly timeoutMs?: number;
   /** Open loop: requests in flight at most; arrivals beyond it are dropped (counted, not sent). @defaultValue 1024 */
   readonly maxInflight?: number;
+  /** Closed loop: after a 503, the client waits this long before its next request, in ms (0 = retry at once). @defaultValue 0 */
+  readonly backoffMs?: number;
   /** Seed of the Poisson arrival times. @defaultValue 1 */
   readonly seed?: number;
   /** Called about once a second while the step runs. */
@@ -126,8 +128,8 @@ export async function runLoadStep(step: LoadStep, options: LoadOptions): Promise
     if (status === '503') c.rejectLatency.add(ms);
   };
 
-  /** Sends one request; never rejects. */
-  const send = async (): Promise<void> => {
+  /** Sends one request and resolves with its status class; never rejects. */
+  const send = async (): Promise<string> => {
     const spec = options.requests[next++ % options.requests.length]!;
     const t0 = performance.now();
     let status: string;
@@ -142,6 +144,7 @@ export async function runLoadStep(step: LoadStep, options: LoadOptions): Promise
     }
     const t1 = performance.now();
     record(status, t1 - t0, spec.inferences, t1);
+    return status;
   };
 
   let lastOk = 0;
@@ -156,11 +159,14 @@ export async function runLoadStep(step: LoadStep, options: LoadOptions): Promise
   }, 1000);
   progress && progress.unref();
 
-  const inflight = new Set<Promise<void>>();
+  const inflight = new Set<Promise<unknown>>();
   try {
     if (step.kind === 'concurrency') {
+      const backoffMs = options.backoffMs ?? 0;
       const client = async (): Promise<void> => {
-        while (performance.now() < windowEnd) await send();
+        while (performance.now() < windowEnd) {
+          if ((await send()) === '503' && backoffMs > 0) await new Promise((r) => setTimeout(r, Math.min(backoffMs, windowEnd - performance.now())));
+        }
       };
       await bounded(Promise.all(Array.from({ length: step.concurrency }, client)), warmupMs + durationMs + timeoutMs + 1000);
       sentInWindow = c.ok + c.errorCount;
@@ -177,7 +183,7 @@ export async function runLoadStep(step: LoadStep, options: LoadOptions): Promise
               if (due >= windowStart) dropped++;
             } else {
               if (due >= windowStart) sentInWindow++;
-              const p = send().finally(() => inflight.delete(p));
+              const p: Promise<unknown> = send().finally(() => inflight.delete(p));
               inflight.add(p);
             }
             due += gap();

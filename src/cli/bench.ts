@@ -28,6 +28,8 @@ and other errors by HTTP status, and the load generator's own CPU use.
   --arrivals KIND          open loop arrivals: poisson or constant (default poisson)
   --max-inflight N         open loop: requests in flight at most; later arrivals are dropped
                            and counted (default 1024)
+  --backoff-ms N           closed loop: after a 503 a client waits N ms before its next request
+                           (default 0: retry at once, the worst case for the server)
   --duration-s F           measured seconds per step (default 10)
   --warmup-s F             unmeasured seconds of load before each step (default 2)
   --batch N                rows per request for json/binary (default 1)
@@ -58,7 +60,7 @@ export async function bench(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       model: { type: 'string' }, protocol: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' },
-      arrivals: { type: 'string' }, 'max-inflight': { type: 'string' }, 'duration-s': { type: 'string' }, 'warmup-s': { type: 'string' },
+      arrivals: { type: 'string' }, 'max-inflight': { type: 'string' }, 'backoff-ms': { type: 'string' }, 'duration-s': { type: 'string' }, 'warmup-s': { type: 'string' },
       batch: { type: 'string' }, shape: { type: 'string', multiple: true }, input: { type: 'string' }, 'timeout-ms': { type: 'string' },
       seed: { type: 'string' }, engine: { type: 'string' }, 'batch-sizes': { type: 'string' }, threads: { type: 'string' },
       json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -79,7 +81,7 @@ export async function bench(argv: string[]): Promise<number> {
 
   if (values.engine !== undefined) {
     if (positionals.length) throw new UsageError('--engine measures a model file in process: give no URL');
-    for (const f of ['model', 'protocol', 'concurrency', 'rate', 'batch', 'input'] as const) {
+    for (const f of ['model', 'protocol', 'concurrency', 'rate', 'batch', 'input', 'backoff-ms'] as const) {
       if (values[f] !== undefined) throw new UsageError(`--${f} is for load tests; with --engine use --batch-sizes`);
     }
     const batchSizes = ints(values['batch-sizes'], 'batch-sizes', 1) ?? [1, 8, 32];
@@ -124,6 +126,8 @@ export async function bench(argv: string[]): Promise<number> {
   const warmupS = numFlag(values['warmup-s'], 'warmup-s') ?? DEFAULTS.warmupS;
   const timeoutMs = intFlag(values['timeout-ms'], 'timeout-ms', 1) ?? DEFAULTS.timeoutMs;
   const maxInflight = intFlag(values['max-inflight'], 'max-inflight', 1) ?? DEFAULTS.maxInflight;
+  const backoffMs = intFlag(values['backoff-ms'], 'backoff-ms') ?? 0;
+  if (values['backoff-ms'] !== undefined && rates) throw new UsageError('--backoff-ms is for the closed loop (--concurrency); an open loop sends at its rate whatever the answers');
 
   let requests;
   try {
@@ -144,7 +148,7 @@ export async function bench(argv: string[]): Promise<number> {
   const results: LoadResult[] = [];
   for (const step of steps) {
     const r = await runLoadStep(step, {
-      url, requests, durationS, warmupS, timeoutMs, maxInflight, seed,
+      url, requests, durationS, warmupS, timeoutMs, maxInflight, seed, backoffMs,
       onProgress: (p) => progress.load(p),
     });
     progress.done();
@@ -154,7 +158,7 @@ export async function bench(argv: string[]): Promise<number> {
   if (values.json) {
     const out = {
       url, model: values.model ?? null, protocol, batch: protocol === 'json' || protocol === 'binary' ? batch : 1,
-      durationS, warmupS, steps: results.map(loadResultJson),
+      durationS, warmupS, ...(backoffMs > 0 && { backoffMs }), steps: results.map(loadResultJson),
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {

@@ -63,3 +63,17 @@ test('failures are counted as network errors, not thrown', async () => {
   assert.equal(r.ok, 0);
   assert.ok(r.errors.network > 0);
 });
+
+test('with --backoff-ms a closed-loop client waits after a 503', async () => {
+  const server = createServer((req, res) => { req.resume(); req.on('end', () => { res.statusCode = 503; res.end(); }); });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${server.address().port}`;
+    const r = await runLoadStep({ kind: 'concurrency', concurrency: 2 }, { url, requests, durationS: 0.5, backoffMs: 100 });
+    assert.equal(r.ok, 0);
+    assert.ok(r.rejected >= 2 && r.rejected <= 14, `503s ${r.rejected}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
