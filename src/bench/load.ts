@@ -5,10 +5,11 @@
  *
  * Every step is bounded in time: requests start only until warm-up + duration has passed, then the
  * ones in flight get at most `timeoutMs` to finish before the connections are destroyed. Requests go
- * only to the origin given. Bodies are prebuilt; the timed loop allocates nothing of its own per
- * request beyond what undici does (and latencies go into a Float64Array).
+ * only to the origin given. Requests are prebuilt bytes sent over lean keep-alive HTTP/1.1
+ * connections (./http1.ts): the timed loop allocates next to nothing per request (latencies go into
+ * a Float64Array), since every cycle the load generator spends is taken from the server it measures.
  */
-import { Pool } from 'undici';
+import { Http1Connection, encodeRequest } from './http1.js';
 import type { RequestSpec } from './payload.js';
 import { seededRandom } from './payload.js';
 import { LatencyRecorder } from './stats.js';
@@ -90,19 +91,15 @@ interface Counters {
 export async function runLoadStep(step: LoadStep, options: LoadOptions): Promise<LoadResult> {
   if (options.requests.length === 0) throw new Error('no requests to send');
   const base = new URL(options.url);
+  if (base.protocol !== 'http:') throw new Error(`the load generator speaks plain HTTP/1.1; ${options.url} is ${base.protocol.replace(/:$/, '')}`);
   const prefix = base.pathname.replace(/\/+$/, '');
+  const host = base.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(base.port || 80);
+  const prebuilt = options.requests.map((spec) => ({ bytes: encodeRequest(base.host, prefix + spec.path, spec.headers, spec.body), inferences: spec.inferences }));
   const timeoutMs = options.timeoutMs ?? 30_000;
   const warmupMs = (options.warmupS ?? 0) * 1000;
   const durationMs = options.durationS * 1000;
   const maxInflight = Math.max(1, options.maxInflight ?? 1024);
-  const connections = step.kind === 'concurrency' ? step.concurrency : maxInflight;
-  const pool = new Pool(base.origin, {
-    connections,
-    pipelining: 1,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    keepAliveTimeout: 60_000,
-  });
 
   const c: Counters = {
     ok: 0, inferences: 0, okLatency: new LatencyRecorder(), rejectLatency: new LatencyRecorder(), errors: new Map(), errorCount: 0,
@@ -114,6 +111,7 @@ export async function runLoadStep(step: LoadStep, options: LoadOptions): Promise
   let sentInWindow = 0;
   let dropped = 0;
   let next = 0;
+  const connections: Http1Connection[] = [];
 
   const record = (status: string, ms: number, inferences: number, endedAt: number): void => {
     if (endedAt < windowStart || endedAt > windowEnd) return;
@@ -128,24 +126,28 @@ export async function runLoadStep(step: LoadStep, options: LoadOptions): Promise
     if (status === '503') c.rejectLatency.add(ms);
   };
 
-  /** Sends one request and resolves with its status class; never rejects. */
-  const send = async (): Promise<string> => {
-    const spec = options.requests[next++ % options.requests.length]!;
-    const t0 = performance.now();
-    let status: string;
-    try {
-      const res = await pool.request({ method: 'POST', path: prefix + spec.path, headers: spec.headers, body: spec.body });
-      // Read the whole answer: it is part of the latency, and keeps the connection reusable.
-      for await (const _chunk of res.body) { /* discard */ }
-      status = res.statusCode >= 200 && res.statusCode < 300 ? '2xx' : String(res.statusCode);
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      status = code.includes('TIMEOUT') ? 'timeout' : 'network';
-    }
-    const t1 = performance.now();
-    record(status, t1 - t0, spec.inferences, t1);
-    return status;
+  /** Sends the next prebuilt request on `conn`; `then` gets its status class once it is recorded. */
+  const send = (conn: Http1Connection, then: (status: string, endedAt: number) => void): void => {
+    const spec = prebuilt[next++ % prebuilt.length]!;
+    conn.send(spec.bytes, (code, err) => {
+      const t1 = performance.now();
+      const status = err
+        ? (err as { code?: string }).code === 'TIMEOUT' ? 'timeout' : 'network'
+        : code >= 200 && code < 300 ? '2xx' : String(code);
+      record(status, t1 - conn.startedAt, spec.inferences, t1);
+      then(status, t1);
+    });
   };
+
+  // One timer finds requests past their timeout, instead of a timer per request.
+  const timeouts = setInterval(() => {
+    const now = performance.now();
+    for (const conn of connections) {
+      if (conn.busy && now - conn.startedAt > timeoutMs) {
+        conn.abort(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: 'TIMEOUT' }));
+      }
+    }
+  }, Math.max(10, Math.min(100, timeoutMs / 4)));
 
   let lastOk = 0;
   let lastAt = start;
@@ -159,32 +161,57 @@ export async function runLoadStep(step: LoadStep, options: LoadOptions): Promise
   }, 1000);
   progress && progress.unref();
 
-  const inflight = new Set<Promise<unknown>>();
   try {
     if (step.kind === 'concurrency') {
       const backoffMs = options.backoffMs ?? 0;
-      const client = async (): Promise<void> => {
-        while (performance.now() < windowEnd) {
-          if ((await send()) === '503' && backoffMs > 0) await new Promise((r) => setTimeout(r, Math.min(backoffMs, windowEnd - performance.now())));
+      const finished = new Promise<void>((resolve) => {
+        let active = step.concurrency;
+        for (let i = 0; i < step.concurrency; i++) {
+          const conn = new Http1Connection(host, port);
+          connections.push(conn);
+          const loop = (): void => {
+            if (performance.now() >= windowEnd) {
+              if (--active === 0) resolve();
+              return;
+            }
+            send(conn, (status, endedAt) => {
+              if (status === '503' && backoffMs > 0) setTimeout(loop, Math.max(0, Math.min(backoffMs, windowEnd - endedAt)));
+              else loop();
+            });
+          };
+          loop();
         }
-      };
-      await bounded(Promise.all(Array.from({ length: step.concurrency }, client)), warmupMs + durationMs + timeoutMs + 1000);
+      });
+      await bounded(finished, windowEnd - performance.now() + timeoutMs + 1000);
       sentInWindow = c.ok + c.errorCount;
     } else {
       const random = seededRandom(options.seed ?? 1);
       const meanGapMs = 1000 / step.rate;
       const gap = step.arrivals === 'constant' ? () => meanGapMs : () => -Math.log(1 - random()) * meanGapMs;
+      const idle: Http1Connection[] = [];
+      let inflight = 0;
+      let drained: (() => void) | undefined;
       let due = start;
       await new Promise<void>((resolve) => {
         const tick = (): void => {
           const now = performance.now();
           while (due <= now && due < windowEnd) {
-            if (inflight.size >= maxInflight) {
+            if (inflight >= maxInflight) {
               if (due >= windowStart) dropped++;
             } else {
               if (due >= windowStart) sentInWindow++;
-              const p: Promise<unknown> = send().finally(() => inflight.delete(p));
-              inflight.add(p);
+              let conn = idle.pop();
+              if (!conn) {
+                conn = new Http1Connection(host, port);
+                connections.push(conn);
+              }
+              const used = conn;
+              inflight++;
+              send(used, () => {
+                inflight--;
+                idle.push(used);
+                if (inflight === 0) drained?.();
+              });
             }
             due += gap();
           }
@@ -193,11 +220,13 @@ export async function runLoadStep(step: LoadStep, options: LoadOptions): Promise
         };
         tick();
       });
-      await bounded(Promise.all(inflight), timeoutMs + 1000);
+      if (inflight > 0) await bounded(new Promise<void>((resolve) => { drained = resolve; }), timeoutMs + 1000);
     }
   } finally {
+    clearInterval(timeouts);
     if (progress) clearInterval(progress);
-    await pool.destroy().catch(() => undefined);
+    // Requests still in flight past the bound fail here (outside the window, so uncounted).
+    for (const conn of connections) conn.close();
   }
   const cpu = process.cpuUsage(cpuStart);
   const elapsedMs = performance.now() - start;
