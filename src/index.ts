@@ -7,7 +7,7 @@ export { Metrics } from './server/metrics.js';
 export { ModelRepository } from './repository/repository.js';
 export type { RepositoryOptions, ModelState } from './repository/repository.js';
 export { ModelVersion } from './repository/model-version.js';
-export type { InferOptions, InferResult } from './repository/model-version.js';
+export type { InferOptions, InferResult, CancelSignal } from './repository/model-version.js';
 export { parseModelConfig, readModelConfig } from './repository/config.js';
 export type { ModelConfig, ImageConfig, ConfigOverrides } from './repository/config.js';
 export { DynamicBatcher } from './batching/dynamic-batcher.js';

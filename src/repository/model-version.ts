@@ -20,8 +20,18 @@ export interface InferOptions {
   outputs?: readonly string[];
   priority?: number;
   timeoutMs?: number;
-  /** Aborting drops the request if it has not started running. */
-  signal?: AbortSignal;
+  /** Aborting drops the request if it has not started running. An AbortSignal, or anything with its `aborted` and `addEventListener('abort')`. */
+  signal?: CancelSignal;
+}
+
+/**
+ * What `infer` needs of an AbortSignal. AbortSignal fits; so does the server's lighter
+ * per-request one (an AbortController per request survives into the old generation, since Node
+ * tracks its signals weakly, and costs a scavenge's worth of copying).
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
 }
 
 export interface InferResult {

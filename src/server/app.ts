@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelRepository } from '../repository/repository.js';
+import type { CancelSignal } from '../repository/model-version.js';
 import type { Metrics } from './metrics.js';
 import { FerryError, isFerryError } from '../errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -67,14 +68,34 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   return reply.code(fe.status).headers(fe.headers).type('application/json').send(JSON.stringify(fe.toJSON()));
 }
 
-/** An AbortSignal that fires if the client goes away before the answer is sent. */
-export function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
-  const ac = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) ac.abort();
+/** Fires once if the client goes away before its answer is sent (a CancelSignal, lighter than an AbortController). */
+class ClientGone implements CancelSignal {
+  aborted = false;
+  #listener: (() => void) | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.aborted) listener();
+    else this.#listener = listener;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.();
+  }
+}
+
+/** A signal that fires if the client goes away before the answer is sent. */
+export function clientGone(request: FastifyRequest, reply: FastifyReply): CancelSignal {
+  const gone = new ClientGone();
+  const res = reply.raw;
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
   });
-  if (request.raw.socket?.destroyed) ac.abort();
-  return ac.signal;
+  if (request.raw.socket?.destroyed) gone.abort();
+  return gone;
 }
 
 const inflate = {
