@@ -15,7 +15,7 @@ import {
 
 const opts = flags(process.argv.slice(2), {
   queue: 16, protocol: 'binary', model: 'examples/fashion', name: 'fashion', input: 'examples/fashion/samples/0-ankle-boot.png',
-  ladder: '1,2,4,8,16,32,64', stepS: 6, overloadS: 60, factor: 4, sampleEveryS: 2, saturation: 0.95, politeS: 30, politeBackoffMs: 1000,
+  ladder: '1,2,4,8,16,32,64', refusalRate: '', stepS: 6, overloadS: 60, factor: 4, sampleEveryS: 2, saturation: 0.95, politeS: 30, politeBackoffMs: 1000,
 });
 
 /** Least-squares slope of y over x. */
@@ -38,7 +38,7 @@ function loadArgs(url) {
 async function main() {
   requireBuild();
   const hw = machine();
-  const { url, child } = await startFerry(join(ROOT, opts.model), ['--max-queue-size', String(opts.queue)]);
+  const { url, child } = await startFerry(join(ROOT, opts.model), ['--max-queue-size', String(opts.queue), ...(opts.refusalRate !== '' ? ['--max-refusal-rate', String(opts.refusalRate)] : [])]);
   let ladder, overload, rss, serverCpu, machinePct, stats, polite;
   try {
     console.error(`saturation search: concurrency ${opts.ladder}, ${opts.stepS} s each ...`);

@@ -23,6 +23,9 @@ Options (flags override every model's config):
   --providers LIST         execution providers, e.g. cuda,cpu (default cpu)
   --max-body-bytes N       largest request body (default 67108864); larger gets 413
   --max-image-pixels N     largest image decoded (default 40000000)
+  --max-refusal-rate N     503s (queue full) a second answered at once; past that each waits
+                           its turn, slowing clients that retry without backing off
+                           (default 5000; 0 = never wait)
   --default-model NAME     model behind /image and /predict when several are served
   --log-level LEVEL        trace, debug, info, warn, error or silent (default info)
 `;
@@ -35,7 +38,7 @@ export async function serve(argv: string[]): Promise<number> {
       port: { type: 'string' }, host: { type: 'string' },
       'max-batch-size': { type: 'string' }, 'max-queue-delay-ms': { type: 'string' }, 'max-queue-size': { type: 'string' },
       instances: { type: 'string' }, threads: { type: 'string' }, providers: { type: 'string' },
-      'max-body-bytes': { type: 'string' }, 'max-image-pixels': { type: 'string' },
+      'max-body-bytes': { type: 'string' }, 'max-image-pixels': { type: 'string' }, 'max-refusal-rate': { type: 'string' },
       'default-model': { type: 'string' }, 'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -59,6 +62,7 @@ export async function serve(argv: string[]): Promise<number> {
     overrides: Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
     ...(values['max-body-bytes'] !== undefined && { maxBodyBytes: intFlag(values['max-body-bytes'], 'max-body-bytes', 1) }),
     ...(values['max-image-pixels'] !== undefined && { maxImagePixels: intFlag(values['max-image-pixels'], 'max-image-pixels', 1) }),
+    ...(values['max-refusal-rate'] !== undefined && { maxRefusalRate: intFlag(values['max-refusal-rate'], 'max-refusal-rate', 0) }),
     ...(values['default-model'] !== undefined && { defaultModel: values['default-model'] }),
     logLevel: values['log-level'] ?? 'info',
   });

@@ -3,6 +3,8 @@
  * extensions, the seed's image routes, and Prometheus metrics — on fastify.
  */
 import zlib from 'node:zlib';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -15,6 +17,10 @@ import { modelRoutes } from './routes/models.js';
 import { inferRoutes } from './routes/infer.js';
 import { repositoryRoutes } from './routes/repository.js';
 import { imageRoutes } from './routes/image.js';
+import { admissionGate } from './admission.js';
+import { RefusalPacer } from './refusal-pacer.js';
+
+export const DEFAULT_MAX_REFUSAL_RATE = 5000;
 
 export interface ServerOptions {
   repository: ModelRepository;
@@ -25,6 +31,11 @@ export interface ServerOptions {
   maxImagePixels?: number;
   /** Model the bare /image and /predict routes use; default the only model served. */
   defaultModel?: string;
+  /**
+   * Refusals (503 QUEUE_FULL) a second answered at once; past it they wait their turn, which slows
+   * clients that retry without backing off (see refusal-pacer.ts). 0 = never pace. @defaultValue 5000
+   */
+  maxRefusalRate?: number;
   /** pino options or false. @defaultValue false */
   logger?: boolean | Record<string, unknown>;
 }
@@ -123,7 +134,22 @@ async function decodeContentEncoding(encoding: string | undefined, body: Buffer,
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  // Requests to a full queue are refused before fastify sees them (./admission.ts).
+  let gate: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   const app = Fastify({
+    serverFactory: (handler, opts) => {
+      const server = createServer((req, res) => {
+        if (gate?.(req, res)) return;
+        handler(req, res);
+      });
+      // What fastify does to the node:http server it makes itself.
+      const o = opts as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number };
+      if (typeof o.keepAliveTimeout === 'number') server.keepAliveTimeout = o.keepAliveTimeout;
+      if (typeof o.requestTimeout === 'number') server.requestTimeout = o.requestTimeout;
+      server.setTimeout(typeof o.connectionTimeout === 'number' ? o.connectionTimeout : 0);
+      if (typeof o.maxRequestsPerSocket === 'number' && o.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = o.maxRequestsPerSocket;
+      return server;
+    },
     logger: options.logger ?? false,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxBodyBytes,
@@ -140,6 +166,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   } satisfies ServerContext);
   app.addHook('onClose', async () => {
     app.ferry.closing = true;
+  });
+  const pacer = new RefusalPacer(options.maxRefusalRate ?? DEFAULT_MAX_REFUSAL_RATE);
+  app.addHook('preClose', async () => pacer.flush());
+  options.metrics.pacedRefusals(() => pacer.paced);
+  gate = admissionGate({
+    repository: options.repository,
+    defaultModel: options.defaultModel,
+    countError: (code) => options.metrics.errors.inc({ code }),
+    pacer,
   });
 
   // Bodies arrive as one Buffer, whatever their type; each route decodes its own format.

@@ -36,6 +36,18 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
   }
 
+  /** Registers ferry_refusals_paced_total, read from `count` when scraped. */
+  pacedRefusals(count: () => number): void {
+    if (this.registry.getSingleMetric('ferry_refusals_paced_total')) this.registry.removeSingleMetric('ferry_refusals_paced_total');
+    const c = new Counter({
+      name: 'ferry_refusals_paced_total', help: 'Refusals (503 QUEUE_FULL) that waited for the refusal-rate budget before being answered (--max-refusal-rate).', registers: [this.registry],
+      collect() {
+        c.reset();
+        c.inc(count());
+      },
+    });
+  }
+
   /** The hooks model versions report to. */
   observer(): ModelObserver {
     return {

@@ -16,6 +16,8 @@ export interface StartOptions {
   overrides?: ConfigOverrides;
   maxBodyBytes?: number;
   maxImagePixels?: number;
+  /** Refusals a second answered at once before they are paced (0 = never). @defaultValue 5000 */
+  maxRefusalRate?: number;
   defaultModel?: string;
   /** pino level, or 'silent'. @defaultValue 'info' */
   logLevel?: string;
@@ -48,6 +50,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     metrics,
     ...(options.maxBodyBytes !== undefined && { maxBodyBytes: options.maxBodyBytes }),
     ...(options.maxImagePixels !== undefined && { maxImagePixels: options.maxImagePixels }),
+    ...(options.maxRefusalRate !== undefined && { maxRefusalRate: options.maxRefusalRate }),
     ...(options.defaultModel !== undefined && { defaultModel: options.defaultModel }),
     logger: { level: options.logLevel ?? 'info' },
   });
