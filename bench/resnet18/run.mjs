@@ -36,6 +36,9 @@ const VARIANTS = [
   { name: 'mbs1', config: { max_batch_size: 1 } },
   { name: 'preferred8', config: { dynamic_batching: { preferred_batch_size: [8] } } },
   { name: '2inst-1thread', config: { instance_group: { count: 2 }, parameters: { intra_op_threads: 1 } } },
+  { name: 'nospin', config: { parameters: { allow_spinning: false } } },
+  { name: 'mbs8-nospin', config: { max_batch_size: 8, parameters: { allow_spinning: false } } },
+  { name: '2inst-1thread-mbs8', config: { max_batch_size: 8, instance_group: { count: 2 }, parameters: { intra_op_threads: 1 } } },
 ];
 
 function writeConfig(overrides) {

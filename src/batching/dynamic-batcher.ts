@@ -60,7 +60,12 @@ export interface Entry<J extends Job> {
 
 type Decision<J extends Job> = { send: Entry<J>[]; size: number } | { waitUntil: number } | undefined;
 
-export type Execute<J extends Job> = (entries: Entry<J>[], batchSize: number) => Promise<void>;
+/**
+ * Runs a batch and settles each entry's job. `release` frees the instance for the next batch; the
+ * executor may call it as soon as the engine is done with the batch (before answering the jobs),
+ * so that the next batch starts while the answers are written. It is called for it otherwise.
+ */
+export type Execute<J extends Job> = (entries: Entry<J>[], batchSize: number, release: () => void) => Promise<void>;
 
 export class DynamicBatcher<J extends Job> {
   readonly options: Readonly<BatcherOptions>;
@@ -208,12 +213,15 @@ export class DynamicBatcher<J extends Job> {
     }
     this.#queued -= entries.length;
     this.#inFlight++;
+    let released = false;
     const done = (): void => {
+      if (released) return;
+      released = true;
       this.#inFlight--;
       this.#schedule();
     };
     // The executor settles each job itself; a throw here is a bug in it, never an unhandled rejection.
-    this.#execute(entries, size).then(done, (err: unknown) => {
+    this.#execute(entries, size, done).then(done, (err: unknown) => {
       for (const e of entries) e.job.reject(new FerryError('INFERENCE_FAILED', `batch failed: ${(err as Error).message}`, { cause: err }));
       done();
     });

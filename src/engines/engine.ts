@@ -13,6 +13,12 @@ export interface EngineOptions {
   intraOpThreads?: number;
   /** Threads running independent operators at once; 0 = the runtime's default. @defaultValue 1 */
   interOpThreads?: number;
+  /**
+   * Whether idle intra-op threads spin (ONNX Runtime's default) or sleep. Spinning answers the next
+   * parallel section sooner; sleeping leaves the core to the event loop when cores are few.
+   * @defaultValue true
+   */
+  allowSpinning?: boolean;
   /** Execution providers in order of preference, e.g. ['cuda', 'cpu']. @defaultValue ['cpu'] */
   executionProviders?: readonly string[];
   /** Run one inference at load time so the first request pays no set-up cost. @defaultValue true */

@@ -4,6 +4,7 @@ export interface WorkerInit {
   modelPath: string;
   intraOpThreads: number;
   interOpThreads: number;
+  allowSpinning: boolean;
   executionProviders: readonly string[];
   warmup: boolean;
 }

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     executionProviders: [...init.executionProviders],
     intraOpNumThreads: init.intraOpThreads,
     interOpNumThreads: init.interOpThreads,
+    ...(!init.allowSpinning && { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
     graphOptimizationLevel: 'all',
   });
   const meta = (list: readonly ort.InferenceSession.ValueMetadata[]) =>

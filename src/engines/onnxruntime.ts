@@ -113,6 +113,7 @@ export class OnnxRuntimeEngine implements Engine {
       modelPath: options.modelPath,
       intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / instances)),
       interOpThreads: options.interOpThreads ?? 1,
+      allowSpinning: options.allowSpinning ?? true,
       executionProviders: providers,
       warmup: options.warmup ?? true,
     };

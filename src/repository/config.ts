@@ -65,6 +65,8 @@ export interface ModelConfig {
   readonly instances: number;
   readonly intraOpThreads?: number;
   readonly interOpThreads?: number;
+  /** ONNX Runtime's intra-op threads spin while waiting for work (its default) or sleep. */
+  readonly allowSpinning?: boolean;
   readonly executionProviders?: readonly string[];
   readonly versionPolicy: VersionPolicy;
   /** Model file name inside each version folder. @defaultValue 'model.onnx' */
@@ -261,7 +263,7 @@ export function parseModelConfig(raw: unknown, file: string, fallbackName: strin
     }, 0);
   }
   let engine: Obj = {};
-  if (o.parameters !== undefined) engine = r.object(o.parameters, 'parameters', ['intra_op_threads', 'inter_op_threads', 'execution_providers']);
+  if (o.parameters !== undefined) engine = r.object(o.parameters, 'parameters', ['intra_op_threads', 'inter_op_threads', 'allow_spinning', 'execution_providers']);
   return {
     name,
     backend,
@@ -272,6 +274,7 @@ export function parseModelConfig(raw: unknown, file: string, fallbackName: strin
     instances,
     ...(engine.intra_op_threads !== undefined && { intraOpThreads: r.int(engine.intra_op_threads, 'parameters.intra_op_threads', 0) }),
     ...(engine.inter_op_threads !== undefined && { interOpThreads: r.int(engine.inter_op_threads, 'parameters.inter_op_threads', 0) }),
+    ...(engine.allow_spinning !== undefined && { allowSpinning: r.bool(engine.allow_spinning, 'parameters.allow_spinning', true) }),
     ...(engine.execution_providers !== undefined && {
       executionProviders: r.list(engine.execution_providers, 'parameters.execution_providers').map((p, i) => r.str(p, `parameters.execution_providers[${i}]`)),
     }),

@@ -122,7 +122,7 @@ export class ModelVersion {
       ...config.batching,
       maxBatchSize: io.maxBatchSize,
       instances: engine.instances,
-    }, (entries, size) => this.#execute(entries, size));
+    }, (entries, size, release) => this.#execute(entries, size, release));
   }
 
   /** Wraps a loaded engine; reads label files. Disposes the engine if the config does not fit it. */
@@ -265,7 +265,7 @@ export class ModelVersion {
     });
   }
 
-  async #execute(entries: Entry<InferJob>[], size: number): Promise<void> {
+  async #execute(entries: Entry<InferJob>[], size: number, release: () => void): Promise<void> {
     const assembleStart = performance.now();
     let feeds: Record<string, Tensor>;
     try {
@@ -292,6 +292,8 @@ export class ModelVersion {
       return;
     }
     this.#pool.give(result.released);
+    // The instance is free: let the next batch start before these answers are written.
+    release();
     const outputStart = performance.now();
     let row = 0;
     for (const e of entries) {

@@ -200,6 +200,7 @@ export class ModelRepository {
             instances: config.instances,
             ...(config.intraOpThreads !== undefined && { intraOpThreads: config.intraOpThreads }),
             ...(config.interOpThreads !== undefined && { interOpThreads: config.interOpThreads }),
+            ...(config.allowSpinning !== undefined && { allowSpinning: config.allowSpinning }),
             ...(config.executionProviders && { executionProviders: config.executionProviders }),
           });
           loaded.set(version, await ModelVersion.create(config, version, engine, source.dir, this.#options.observer));

@@ -19,6 +19,7 @@ import { repositoryRoutes } from './routes/repository.js';
 import { imageRoutes } from './routes/image.js';
 import { admissionGate } from './admission.js';
 import { RefusalPacer } from './refusal-pacer.js';
+import { ChunkedBytes } from '../tensors/chunked-bytes.js';
 
 export const DEFAULT_MAX_REFUSAL_RATE = 5000;
 
@@ -109,6 +110,50 @@ export function clientGone(request: FastifyRequest, reply: FastifyReply): Cancel
   return gone;
 }
 
+/**
+ * Reads a request body as its chunks, within `limit` bytes: a Content-Length over the limit is
+ * refused before a byte is read (413), a body that grows past it is cut off, and a body shorter
+ * or longer than its Content-Length is refused (400).
+ */
+function readBody(headers: IncomingMessage['headers'], payload: NodeJS.ReadableStream, limit: number, done: (err: Error | null, chunks: Buffer[], length: number) => void): void {
+  const declared = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
+  if (declared !== undefined && declared > limit) {
+    done(new FerryError('BODY_TOO_LARGE', `the request body is larger than this server accepts (Content-Length ${declared} > max_body_bytes ${limit})`), [], 0);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const finish = (err: Error | null): void => {
+    payload.removeListener('data', onData);
+    payload.removeListener('end', onEnd);
+    payload.removeListener('error', onError);
+    done(err, chunks, length);
+  };
+  const onData = (chunk: Buffer | string): void => {
+    const c = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    length += c.length;
+    if (length > limit) {
+      finish(new FerryError('BODY_TOO_LARGE', `the request body is larger than this server accepts (over max_body_bytes ${limit})`));
+      return;
+    }
+    chunks.push(c);
+  };
+  const onEnd = (): void => {
+    if (declared !== undefined && !Number.isNaN(declared) && declared !== length) {
+      finish(new FerryError('BAD_REQUEST', `the body has ${length} bytes but Content-Length says ${declared}`));
+      return;
+    }
+    finish(null);
+  };
+  const onError = (err: Error): void => {
+    finish(new FerryError('BAD_REQUEST', `the request body could not be read: ${err.message}`, { cause: err }));
+  };
+  payload.on('data', onData);
+  payload.on('end', onEnd);
+  payload.on('error', onError);
+  payload.resume();
+}
+
 const inflate = {
   gzip: promisify(zlib.gunzip),
   deflate: promisify(zlib.inflate),
@@ -177,11 +222,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     pacer,
   });
 
-  // Bodies arrive as one Buffer, whatever their type; each route decodes its own format.
-  // fastify refuses a Content-Length over bodyLimit before reading a byte (413).
+  // Bodies arrive as one Buffer, whatever their type; each route decodes its own format. Routes
+  // with config.chunkedBody (binary inference) get the chunks as read (ChunkedBytes) when the body
+  // is not compressed: their tensors are copied from there straight into the batch buffer.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (req, body, done) => {
-    decodeContentEncoding(req.headers['content-encoding'], body as Buffer, maxBodyBytes).then((b) => done(null, b), (err: Error) => done(err));
+  app.addContentTypeParser('*', (req, payload, done) => {
+    readBody(req.headers, payload, maxBodyBytes, (err, chunks, length) => {
+      if (err) return done(err, undefined);
+      const encoding = req.headers['content-encoding'];
+      const chunked = (req.routeOptions.config as { chunkedBody?: boolean } | undefined)?.chunkedBody === true;
+      if (chunked && (encoding === undefined || encoding.trim().toLowerCase() === 'identity')) return done(null, new ChunkedBytes(chunks, length));
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+      decodeContentEncoding(encoding, body, maxBodyBytes).then((b) => done(null, b), (e: Error) => done(e, undefined));
+    });
   });
 
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));

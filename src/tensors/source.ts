@@ -1,6 +1,7 @@
 import type { Datatype, TypedArray } from './dtype.js';
 import { DATATYPES, toHalfBits } from './dtype.js';
 import { FerryError } from '../errors.js';
+import { ChunkedBytes } from './chunked-bytes.js';
 
 /**
  * One request input as it waits in the queue: validated, but its elements not yet copied anywhere.
@@ -18,16 +19,22 @@ export interface InputSource {
   writeInto(dst: TypedArray, offset: number): void;
 }
 
-/** Raw little-endian bytes (the v2 binary extension, the seed's raw blob): copied once, as bytes. */
-export function bytesSource(name: string, datatype: Datatype, shape: readonly number[], count: number, bytes: Uint8Array): InputSource {
+/**
+ * Raw little-endian bytes (the v2 binary extension, the seed's raw blob): copied once, as bytes —
+ * from the body's chunks when they come as ChunkedBytes.
+ */
+export function bytesSource(name: string, datatype: Datatype, shape: readonly number[], count: number, bytes: Uint8Array | ChunkedBytes): InputSource {
   const expected = count * DATATYPES[datatype].bytes;
-  if (bytes.byteLength !== expected) {
-    throw new FerryError('BAD_DATA_LENGTH', `input "${name}": ${bytes.byteLength} bytes of data, but shape [${shape.join(',')}] of ${datatype} needs ${expected}`);
+  const length = bytes instanceof ChunkedBytes ? bytes.length : bytes.byteLength;
+  if (length !== expected) {
+    throw new FerryError('BAD_DATA_LENGTH', `input "${name}": ${length} bytes of data, but shape [${shape.join(',')}] of ${datatype} needs ${expected}`);
   }
   return {
     name, datatype, shape, count,
     writeInto(dst, offset) {
-      new Uint8Array(dst.buffer, dst.byteOffset + offset * dst.BYTES_PER_ELEMENT, bytes.byteLength).set(bytes);
+      const target = new Uint8Array(dst.buffer, dst.byteOffset + offset * dst.BYTES_PER_ELEMENT, length);
+      if (bytes instanceof ChunkedBytes) bytes.copyTo(target);
+      else target.set(bytes);
     },
   };
 }

@@ -9,6 +9,7 @@ import { elementCount } from './tensor.js';
 import { DATATYPES, fromHalfBits, isDatatype } from './dtype.js';
 import { parse as parseLossless } from 'lossless-json';
 import { FerryError } from '../errors.js';
+import { ChunkedBytes } from './chunked-bytes.js';
 
 export interface RequestedOutput {
   readonly name: string;
@@ -65,7 +66,8 @@ function parseJson(text: string, what: string): unknown {
  * Decodes an infer body. `headerLength` is the Inference-Header-Content-Length header, if any:
  * the first headerLength bytes are the JSON header and the rest holds binary tensors in order.
  */
-export function decodeInferRequest(body: Buffer, headerLengthHeader?: string | string[]): InferRequest {
+export function decodeInferRequest(input: Buffer | ChunkedBytes, headerLengthHeader?: string | string[]): InferRequest {
+  const body = input instanceof ChunkedBytes ? input : ChunkedBytes.of(input);
   let headerLength = body.length;
   if (headerLengthHeader !== undefined) {
     const raw = Array.isArray(headerLengthHeader) ? headerLengthHeader[0] : headerLengthHeader;

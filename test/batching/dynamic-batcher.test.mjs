@@ -203,3 +203,34 @@ test('ring queue: survives growth and wrap-around in order', async () => {
   assert.deepEqual(h.batches[1].ids, Array.from({ length: 300 }, (_, i) => i));
   await h.release();
 });
+
+test('an executor that releases its instance early lets the next batch start before it answers; releasing twice is harmless', async () => {
+  const order = [];
+  let finish;
+  const b = new DynamicBatcher({ ...defaults }, (entries, size, release) => {
+    order.push(`run ${entries.map((e) => e.job.id).join(',')}`);
+    if (entries[0].job.id === 1) {
+      return new Promise((resolve) => {
+        finish = () => {
+          release(); // engine done: free the instance ...
+          order.push('answer 1'); // ... then answer
+          for (const e of entries) e.job.done();
+          release();
+          resolve();
+        };
+      });
+    }
+    for (const e of entries) e.job.done();
+    return Promise.resolve();
+  });
+  const job = (id) => ({ id, size: 1, shapeKey: '', reject: () => {}, done: () => {} });
+  b.enqueue(job(1));
+  b.enqueue(job(2));
+  b.enqueue(job(3));
+  assert.deepEqual(order, ['run 1']);
+  finish();
+  assert.deepEqual(order, ['run 1', 'run 2,3', 'answer 1'], 'the next batch was dispatched before batch 1 answered');
+  await b.idle();
+  assert.equal(b.inFlight, 0);
+  assert.equal(b.queued, 0);
+});

@@ -106,3 +106,12 @@ test('onnxruntime: execution providers that are not there are refused clearly', 
 test('an unknown backend is refused', async () => {
   assert.throws(() => createEngine('tvm', { modelPath: 'x' }), (err) => err.code === 'ENGINE_UNAVAILABLE' && /"tvm"/.test(err.message));
 });
+
+test('onnxruntime: sessions with sleeping (non-spinning) threads load and run the same', async () => {
+  const e = await createEngine('onnxruntime', { modelPath: join(FIXTURES, 'scale/1/model.onnx'), intraOpThreads: 2, allowSpinning: false });
+  try {
+    const r = await e.run({ x: { datatype: 'FP32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) } });
+    assert.deepEqual(r.outputs.y.shape, [1, 4]);
+    assert.ok(Array.from(r.outputs.y.data).every(Number.isFinite));
+  } finally { await e.dispose(); }
+});

@@ -46,6 +46,15 @@ test('Triton keys are read: microseconds, instance groups, version policy, image
   assert.equal(c.image.layout, 'NCHW');
 });
 
+test('engine parameters: threads and spinning', () => {
+  const c = parseModelConfig({ parameters: { intra_op_threads: 1, inter_op_threads: 2, allow_spinning: false } }, 'f', 'm');
+  assert.equal(c.intraOpThreads, 1);
+  assert.equal(c.interOpThreads, 2);
+  assert.equal(c.allowSpinning, false);
+  assert.equal(parseModelConfig({}, 'f', 'm').allowSpinning, undefined);
+});
+test('allow_spinning must be a boolean', bad({ parameters: { allow_spinning: 'no' } }, 'parameters.allow_spinning', /true or false/));
+
 test('unknown key', bad({ dynamic_batching: { max_queue_sise: 3 } }, 'dynamic_batching.max_queue_sise', /not a known key/));
 test('wrong type', bad({ max_batch_size: 'lots' }, 'max_batch_size', /integer >= 0 \(got "lots"\)/));
 test('negative queue', bad({ dynamic_batching: { max_queue_size: -1 } }, 'dynamic_batching.max_queue_size', /integer >= 0/));

@@ -4,13 +4,14 @@ import { decodeInferRequest, encodeInferResponse } from '../../tensors/v2-codec.
 import { clientGone } from '../app.js';
 import { classificationStrings } from '../../postprocess/classify.js';
 import { FerryError } from '../../errors.js';
+import { ChunkedBytes } from '../../tensors/chunked-bytes.js';
 
 type Params = { model: string; version?: string };
 
 export async function inferRoutes(app: FastifyInstance): Promise<void> {
   const handler = async (req: import('fastify').FastifyRequest<{ Params: Params }>, reply: import('fastify').FastifyReply) => {
     const model = app.ferry.repository.get(req.params.model, req.params.version);
-    if (!Buffer.isBuffer(req.body)) throw new FerryError('BAD_REQUEST', 'the inference request has no body');
+    if (!Buffer.isBuffer(req.body) && !(req.body instanceof ChunkedBytes)) throw new FerryError('BAD_REQUEST', 'the inference request has no body');
     const request = decodeInferRequest(req.body, req.headers['inference-header-content-length']);
     const result = await model.infer(request.inputs, {
       ...(request.outputs && { outputs: request.outputs.map((o) => o.name) }),
@@ -46,6 +47,7 @@ export async function inferRoutes(app: FastifyInstance): Promise<void> {
     }
     model.admit();
   };
-  app.post('/v2/models/:model/infer', { onRequest: admit }, handler);
-  app.post('/v2/models/:model/versions/:version/infer', { onRequest: admit }, handler);
+  // config.chunkedBody: the body arrives as its chunks (ChunkedBytes), not concatenated (see app.ts).
+  app.post('/v2/models/:model/infer', { onRequest: admit, config: { chunkedBody: true } }, handler);
+  app.post('/v2/models/:model/versions/:version/infer', { onRequest: admit, config: { chunkedBody: true } }, handler);
 }
