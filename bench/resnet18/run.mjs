@@ -27,18 +27,21 @@ const MODEL_DIR = join(ROOT, 'bench', 'models', 'resnet18');
 const ONNX = join(MODEL_DIR, '1', 'model.onnx');
 
 /** Server settings tried by --sweep: config.yaml overrides. The first is the committed config. */
+const ONE = { instance_group: { count: 1 }, dynamic_batching: { max_queue_delay_ms: 0 } }; // one session, intra-op threads = cores
 const VARIANTS = [
-  { name: 'mbs16-delay0', config: {} },
-  { name: 'mbs16-delay2', config: { dynamic_batching: { max_queue_delay_ms: 2 } } },
-  { name: 'mbs16-delay10', config: { dynamic_batching: { max_queue_delay_ms: 10 } } },
-  { name: 'mbs8-delay0', config: { max_batch_size: 8 } },
-  { name: 'mbs4-delay0', config: { max_batch_size: 4 } },
-  { name: 'mbs1', config: { max_batch_size: 1 } },
-  { name: 'preferred8', config: { dynamic_batching: { preferred_batch_size: [8] } } },
-  { name: '2inst-1thread', config: { instance_group: { count: 2 }, parameters: { intra_op_threads: 1 } } },
-  { name: 'nospin', config: { parameters: { allow_spinning: false } } },
-  { name: 'mbs8-nospin', config: { max_batch_size: 8, parameters: { allow_spinning: false } } },
-  { name: '2inst-1thread-mbs8', config: { max_batch_size: 8, instance_group: { count: 2 }, parameters: { intra_op_threads: 1 } } },
+  { name: '2inst-mbs8-delay15', config: {} },
+  { name: '2inst-mbs8-delay0', config: { dynamic_batching: { max_queue_delay_ms: 0 } } },
+  { name: '2inst-mbs8-delay5', config: { dynamic_batching: { max_queue_delay_ms: 5 } } },
+  { name: '2inst-mbs16', config: { max_batch_size: 16, dynamic_batching: { max_queue_delay_ms: 0 } } },
+  { name: '2inst-mbs8-nospin', config: { parameters: { allow_spinning: false } } },
+  { name: 'mbs16-delay0', config: { ...ONE, max_batch_size: 16 } },
+  { name: 'mbs16-delay2', config: { ...ONE, max_batch_size: 16, dynamic_batching: { max_queue_delay_ms: 2 } } },
+  { name: 'mbs16-delay10', config: { ...ONE, max_batch_size: 16, dynamic_batching: { max_queue_delay_ms: 10 } } },
+  { name: 'mbs8-delay0', config: { ...ONE } },
+  { name: 'mbs4-delay0', config: { ...ONE, max_batch_size: 4 } },
+  { name: 'mbs1', config: { ...ONE, max_batch_size: 1 } },
+  { name: 'preferred8', config: { ...ONE, max_batch_size: 16, dynamic_batching: { max_queue_delay_ms: 0, preferred_batch_size: [8] } } },
+  { name: 'nospin', config: { ...ONE, max_batch_size: 16, parameters: { allow_spinning: false } } },
 ];
 
 function writeConfig(overrides) {
