@@ -1,17 +1,12 @@
 // Small models built with the IR, for quantization tests that need no PyTorch: a residual CNN
 // (Conv-Relu-Conv-Add-Relu-MaxPool-GlobalAveragePool-Flatten-Gemm) and a float16 corner-case graph.
 import { Model, Graph, Node, Tensor, ValueInfo, DataType, attr } from '../../dist/onnx/index.js';
+import { seededRandom } from '../../dist/tensors/random.js';
 
-/** A seeded uniform [-1, 1) generator (mulberry32). */
+/** A seeded uniform [-1, 1) generator (the project's mulberry32, stretched). */
 export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const r = seededRandom(seed);
+  return () => r() * 2 - 1;
 }
 
 const floats = (name, dims, r, scale = 1) => Tensor.fromArray({ name, dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r() * scale) });
