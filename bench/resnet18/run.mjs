@@ -32,6 +32,8 @@ const VARIANTS = [
   { name: '2inst-mbs8-delay15', config: {} },
   { name: '2inst-mbs8-delay0', config: { dynamic_batching: { max_queue_delay_ms: 0 } } },
   { name: '2inst-mbs8-delay5', config: { dynamic_batching: { max_queue_delay_ms: 5 } } },
+  { name: '2inst-mbs4-delay15', config: { max_batch_size: 4 } },
+  { name: '2inst-mbs4-delay0', config: { max_batch_size: 4, dynamic_batching: { max_queue_delay_ms: 0 } } },
   { name: '2inst-mbs16', config: { max_batch_size: 16, dynamic_batching: { max_queue_delay_ms: 0 } } },
   { name: '2inst-mbs8-nospin', config: { parameters: { allow_spinning: false } } },
   { name: 'mbs16-delay0', config: { ...ONE, max_batch_size: 16 } },
