@@ -2,7 +2,7 @@
 // sample a process's memory and CPU from /proc, describe the machine, write bench/results/<name>.json.
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -285,4 +285,24 @@ export async function quietly(label, measure, { maxOtherPct = 25, attempts = 3 }
   }
   best.noisy = true;
   return best;
+}
+
+/** Exports torchvision's ResNet-18 to `model` with Debian's PyTorch, unless it is there already. */
+export function ensureResnet18(model) {
+  if (existsSync(model)) return;
+  process.stderr.write(`exporting ResNet-18 to ${model} ...\n`);
+  execFileSync(PYTHON, [join(ROOT, 'bench', 'resnet18', 'export.py'), '--out', model], { stdio: 'inherit' });
+}
+
+/** Median and min of `rounds` timed runs of fn (ms), after one warm-up run. */
+export async function timeRuns(fn, rounds) {
+  await fn();
+  const ms = [];
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  return { medianMs: +ms[Math.floor(ms.length / 2)].toFixed(2), minMs: +ms[0].toFixed(2), runs: ms.length };
 }

@@ -17,7 +17,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, PYTHON, FERRY, machine, writeResult, table, f, flags, requireBuild } from '../lib.mjs';
+import { ROOT, PYTHON, FERRY, machine, writeResult, table, f, flags, requireBuild, ensureResnet18, timeRuns } from '../lib.mjs';
 
 const opts = flags(process.argv.slice(2), { rounds: 7, model: '', nodes: 50000 });
 const MODEL = opts.model || join(ROOT, 'bench', 'models', 'resnet18', '1', 'model.onnx');
@@ -27,23 +27,8 @@ const io = await import(join(ROOT, 'dist', 'onnx', 'index.js'));
 const { loadModel } = io;
 const { checkModel, checkModelFile } = await import(join(ROOT, 'dist', 'onnx', 'check', 'index.js'));
 
-if (!existsSync(MODEL)) {
-  process.stderr.write(`exporting ResNet-18 to ${MODEL} ...\n`);
-  execFileSync(PYTHON, [join(ROOT, 'bench', 'resnet18', 'export.py'), '--out', MODEL], { stdio: 'inherit' });
-}
-
-/** Median and min of `rounds` timed runs of fn (ms), after one warm-up run. */
-async function time(fn, rounds = opts.rounds) {
-  await fn();
-  const ms = [];
-  for (let i = 0; i < rounds; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  ms.sort((a, b) => a - b);
-  return { medianMs: +ms[Math.floor(ms.length / 2)].toFixed(2), minMs: +ms[0].toFixed(2), runs: ms.length };
-}
+ensureResnet18(MODEL);
+const time = (fn, rounds = opts.rounds) => timeRuns(fn, rounds);
 
 const bytes = statSync(MODEL).size;
 process.stderr.write(`model ${MODEL} (${(bytes / 1e6).toFixed(1)} MB)\n`);

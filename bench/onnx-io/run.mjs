@@ -15,10 +15,10 @@
 // and, for graph-heavy models, a synthetic chain of --nodes nodes: decode, topologicalSort (shuffled), encode.
 // Exports ResNet-18 first if bench/models/resnet18/1/model.onnx is missing. Writes bench/results/onnx-io.json.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, PYTHON, machine, writeResult, table, f, flags } from '../lib.mjs';
+import { ROOT, PYTHON, machine, writeResult, table, f, flags, ensureResnet18, timeRuns } from '../lib.mjs';
 
 const opts = flags(process.argv.slice(2), { rounds: 7, nodes: 50000, model: '' });
 const MODEL = opts.model || join(ROOT, 'bench', 'models', 'resnet18', '1', 'model.onnx');
@@ -26,23 +26,8 @@ const io = await import(join(ROOT, 'dist', 'onnx', 'index.js')).catch(() => {
   throw new Error('dist/ is missing: run `npx tsc -p .` first');
 });
 
-if (!existsSync(MODEL)) {
-  process.stderr.write(`exporting ResNet-18 to ${MODEL} ...\n`);
-  execFileSync(PYTHON, [join(ROOT, 'bench', 'resnet18', 'export.py'), '--out', MODEL], { stdio: 'inherit' });
-}
-
-/** Median and min of `rounds` timed runs of fn (ms), after one warm-up run. */
-async function time(fn, rounds = opts.rounds) {
-  await fn();
-  const ms = [];
-  for (let i = 0; i < rounds; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  ms.sort((a, b) => a - b);
-  return { medianMs: +ms[Math.floor(ms.length / 2)].toFixed(2), minMs: +ms[0].toFixed(2), runs: ms.length };
-}
+ensureResnet18(MODEL);
+const time = (fn, rounds = opts.rounds) => timeRuns(fn, rounds);
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-onnx-io-'));
 const results = {};
