@@ -198,12 +198,12 @@ def export(args):
                                   dynamic_axes=dynamic_axes)
         timings["export_s"] = timer.lap()
         try:
-            import onnx
-        except ImportError:
-            onnx = None
-        if onnx is not None:
+            import onnx.checker as onnx_checker
+        except ImportError:  # no onnx package (Debian's libonnx-testdata alone leaves a bare namespace)
+            onnx_checker = None
+        if onnx_checker is not None:
             with wrap_user(f"onnx.checker.check_model({out})"):
-                onnx.checker.check_model(out)
+                onnx_checker.check_model(out)
             result["onnx_checker"] = "passed"
         ort = _onnxruntime()
         runner = None
