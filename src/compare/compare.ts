@@ -7,10 +7,10 @@ import type { FindPythonOptions, FoundPython } from '../bridge/python.js';
 import { findPython } from '../bridge/python.js';
 import { FerryError } from '../errors.js';
 import type { Datatype } from '../tensors/dtype.js';
-import type { NamedTensors, ShapeOverride } from './inputs.js';
-import { matchInputs, randomInputs, resolveSpecs, specsFromOverrides } from './inputs.js';
-import type { OutputStats, Tolerance } from './metrics.js';
-import { compareTensors, mergeStats } from './metrics.js';
+import type { NamedTensors, ShapeOverride } from '../tensors/inputs.js';
+import { matchInputs, randomInputs, resolveSpecs, specsFromOverrides } from '../tensors/inputs.js';
+import type { OutputStats, Tolerance } from '../tensors/metrics.js';
+import { compareTensors, mergeStats } from '../tensors/metrics.js';
 import type { ModelRunner } from './runners.js';
 import { BridgeRunner, OnnxRunner } from './runners.js';
 

@@ -1,6 +1,6 @@
 /** Engines by backend name. The batcher and server never know which one runs. */
 import type { Engine, EngineFactory, EngineOptions } from './engine.js';
-import { OnnxRuntimeEngine } from './onnxruntime.js';
+import { OnnxRuntimeEngine } from './onnxruntime/engine.js';
 import { FerryError } from '../errors.js';
 
 const FACTORIES = new Map<string, EngineFactory>([

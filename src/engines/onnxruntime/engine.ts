@@ -5,13 +5,13 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { access } from 'node:fs/promises';
-import type { Engine, EngineMetadata, EngineOptions, EngineResult } from './engine.js';
-import type { WireMetadata, WireTensor, WorkerInit, WorkerReply, WorkerRequest } from './onnxruntime-protocol.js';
-import type { Tensor, TensorSpec } from '../tensors/tensor.js';
-import { DATATYPES, fromOrtType } from '../tensors/dtype.js';
-import { FerryError } from '../errors.js';
+import type { Engine, EngineMetadata, EngineOptions, EngineResult } from '../engine.js';
+import type { WireMetadata, WireTensor, WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
+import type { Tensor, TensorSpec } from '../../tensors/tensor.js';
+import { DATATYPES, fromOrtType } from '../../tensors/dtype.js';
+import { FerryError } from '../../errors.js';
 
-const WORKER_URL = new URL('./onnxruntime-worker.js', import.meta.url);
+const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 /** Execution providers onnxruntime-node knows by name; others are refused before a session is made. */
 export const KNOWN_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'] as const;
