@@ -47,13 +47,18 @@ export async function serve(argv: string[]): Promise<number> {
     process.stdout.write(serveHelp);
     return 0;
   }
+  const threads = intFlag(values.threads, 'threads');
+  const providers = listFlag(values.providers);
+  const parameters = {
+    ...(threads !== undefined && { intra_op_threads: threads }),
+    ...(providers !== undefined && { execution_providers: providers }),
+  };
   const overrides = {
     maxBatchSize: intFlag(values['max-batch-size'], 'max-batch-size'),
     maxQueueDelayMs: numFlag(values['max-queue-delay-ms'], 'max-queue-delay-ms'),
     maxQueueSize: intFlag(values['max-queue-size'], 'max-queue-size'),
     instances: intFlag(values.instances, 'instances', 1),
-    intraOpThreads: intFlag(values.threads, 'threads'),
-    executionProviders: listFlag(values.providers),
+    parameters: Object.keys(parameters).length ? parameters : undefined,
   };
   const server = await startServer({
     modelPath: positionals[0] ?? DEFAULT_MODEL_PATH,

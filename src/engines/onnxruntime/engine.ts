@@ -1,24 +1,31 @@
 /**
  * The ONNX Runtime engine: `instances` worker threads, each owning one InferenceSession.
  * Batches go to an idle worker with their buffers transferred; results come back the same way.
+ * A worker that exits is replaced; when a replacement cannot load, the engine reports itself
+ * unavailable (the repository marks the model UNAVAILABLE with the reason).
  */
 import { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
 import { access } from 'node:fs/promises';
 import type { Engine, EngineMetadata, EngineOptions, EngineResult } from '../engine.js';
+import { EngineRunError } from '../engine.js';
 import type { WireMetadata, WireTensor, WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 import type { Tensor, TensorSpec } from '../../tensors/tensor.js';
 import { DATATYPES, fromOrtType } from '../../tensors/dtype.js';
 import { FerryError } from '../../errors.js';
+import { ortSettings } from './parameters.js';
+
+export { KNOWN_PROVIDERS } from './parameters.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
-/** Execution providers onnxruntime-node knows by name; others are refused before a session is made. */
-export const KNOWN_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'] as const;
+/** More replacements than this within REPLACEMENT_WINDOW_MS and the engine gives up. */
+const MAX_REPLACEMENTS = 5;
+const REPLACEMENT_WINDOW_MS = 60_000;
 
 interface Pending {
   resolve: (r: EngineResult) => void;
   reject: (e: Error) => void;
+  released: ArrayBuffer[];
 }
 
 class SessionWorker {
@@ -26,12 +33,14 @@ class SessionWorker {
   readonly pending = new Map<number, Pending>();
   exited = false;
 
-  constructor(init: WorkerInit) {
+  constructor(init: WorkerInit, onExit: (w: SessionWorker, code: number) => void) {
     this.worker = new Worker(WORKER_URL, { workerData: init });
     this.worker.on('exit', (code) => {
       this.exited = true;
-      for (const p of this.pending.values()) p.reject(new FerryError('INFERENCE_FAILED', `the ONNX Runtime worker exited with code ${code}`));
+      // The buffers went to the dead thread: what comes back is empty (detached) buffers, not reused.
+      for (const p of this.pending.values()) p.reject(new EngineRunError(`the ONNX Runtime worker exited (code ${code}) while running the batch`, []));
       this.pending.clear();
+      onExit(this, code);
     });
   }
 
@@ -39,14 +48,17 @@ class SessionWorker {
     return new Promise((resolve, reject) => {
       const onMessage = (msg: WorkerReply): void => {
         this.worker.off('error', onError);
+        this.worker.off('exit', onEarlyExit);
         if (msg.type === 'ready') {
           this.worker.on('message', (m: WorkerReply) => this.#onReply(m));
           resolve(msg);
         } else if (msg.type === 'error') reject(new Error(msg.message));
       };
       const onError = (err: Error): void => reject(err);
+      const onEarlyExit = (code: number): void => reject(new Error(`the worker exited with code ${code} before the session loaded`));
       this.worker.once('message', onMessage);
       this.worker.once('error', onError);
+      this.worker.once('exit', onEarlyExit);
     });
   }
 
@@ -56,11 +68,16 @@ class SessionWorker {
     if (!p) return;
     this.pending.delete(msg.id);
     if (msg.type === 'runError') {
-      p.reject(Object.assign(new FerryError('INFERENCE_FAILED', `ONNX Runtime failed to run the batch: ${msg.message}`), { released: msg.released }));
+      p.reject(new EngineRunError(`ONNX Runtime failed to run the batch: ${msg.message}`, msg.released));
       return;
     }
     const outputs: Record<string, Tensor> = {};
-    for (const w of msg.outputs) outputs[w.name] = fromWire(w);
+    try {
+      for (const w of msg.outputs) outputs[w.name] = fromWire(w);
+    } catch (err) {
+      p.reject(new EngineRunError((err as Error).message, msg.released));
+      return;
+    }
     p.resolve({ outputs, computeMs: msg.computeMs, released: msg.released });
   }
 }
@@ -79,98 +96,144 @@ function toSpec(m: WireMetadata, where: string): TensorSpec {
 
 export class OnnxRuntimeEngine implements Engine {
   readonly backend = 'onnxruntime';
+  readonly platform = 'onnxruntime_onnx';
+  readonly kind: 'KIND_CPU' | 'KIND_GPU';
   readonly instances: number;
   readonly metadata: EngineMetadata;
-  /** Set when the warm-up run failed (the model still loads; the first request pays the cost). */
   readonly warmupError: string | undefined;
-  #workers: SessionWorker[];
-  #idle: SessionWorker[];
-  #waiting: ((w: SessionWorker) => void)[] = [];
+  readonly #init: WorkerInit;
+  readonly #onUnavailable: ((reason: string) => void) | undefined;
+  #workers: SessionWorker[] = [];
+  #idle: SessionWorker[] = [];
+  #waiting: ((w: SessionWorker | undefined) => void)[] = [];
   #nextId = 1;
+  #disposed = false;
+  /** Why the engine cannot serve any more; undefined while it can. */
+  #broken: string | undefined;
+  #replacedAt: number[] = [];
 
-  private constructor(workers: SessionWorker[], metadata: EngineMetadata, warmupError: string | undefined) {
-    this.#workers = workers;
-    this.#idle = [...workers];
-    this.instances = workers.length;
-    this.metadata = metadata;
-    this.warmupError = warmupError;
+  private constructor(init: WorkerInit, ready: Extract<WorkerReply, { type: 'ready' }>, options: EngineOptions) {
+    this.#init = init;
+    this.#onUnavailable = options.onUnavailable;
+    this.instances = options.instances ?? 1;
+    this.kind = init.executionProviders.some((p) => p !== 'cpu') ? 'KIND_GPU' : 'KIND_CPU';
+    const symbolicDims: Record<string, (string | null)[]> = {};
+    for (const m of [...ready.inputs, ...ready.outputs]) symbolicDims[m.name] = m.shape.map((d) => (typeof d === 'string' ? d : null));
+    this.metadata = {
+      inputs: ready.inputs.map((m) => toSpec(m, 'input')),
+      outputs: ready.outputs.map((m) => toSpec(m, 'output')),
+      symbolicDims,
+    };
+    this.warmupError = ready.warmupError;
   }
 
   static async create(options: EngineOptions): Promise<OnnxRuntimeEngine> {
     const instances = options.instances ?? 1;
-    const providers = options.executionProviders?.length ? options.executionProviders : ['cpu'];
-    for (const p of providers) {
-      if (!(KNOWN_PROVIDERS as readonly string[]).includes(p)) {
-        throw new FerryError('ENGINE_UNAVAILABLE', `execution provider "${p}" is unknown; onnxruntime-node knows ${KNOWN_PROVIDERS.join(', ')}`);
-      }
-    }
+    const settings = ortSettings(options.parameters, instances, options.source);
     try {
       await access(options.modelPath);
     } catch {
       throw new FerryError('MODEL_LOAD_FAILED', `model file ${options.modelPath} does not exist or cannot be read`);
     }
-    const init: WorkerInit = {
-      modelPath: options.modelPath,
-      intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(availableParallelism() / instances)),
-      interOpThreads: options.interOpThreads ?? 1,
-      allowSpinning: options.allowSpinning ?? true,
-      executionProviders: providers,
-      warmup: options.warmup ?? true,
-    };
-    const workers = Array.from({ length: instances }, () => new SessionWorker(init));
+    const init: WorkerInit = { ...settings, modelPath: options.modelPath, warmup: options.warmup ?? true };
+    let engine: OnnxRuntimeEngine | undefined;
+    const onExit = (w: SessionWorker, code: number): void => { if (engine) engine.#replace(w, code); };
+    const workers = Array.from({ length: instances }, () => new SessionWorker(init, onExit));
     let ready;
     try {
       ready = await Promise.all(workers.map((w) => w.ready()));
     } catch (err) {
       await Promise.all(workers.map((w) => w.worker.terminate()));
       const message = (err as Error).message;
-      const gpu = providers.find((p) => p !== 'cpu' && message.toLowerCase().includes(p));
+      const gpu = settings.executionProviders.find((p) => p !== 'cpu' && message.toLowerCase().includes(p));
       if (gpu) {
         throw new FerryError('ENGINE_UNAVAILABLE', `execution provider "${gpu}" is not available in this onnxruntime-node build or on this machine: ${message}`, { cause: err });
       }
       throw new FerryError('MODEL_LOAD_FAILED', `ONNX Runtime could not load ${options.modelPath}: ${message}`, { cause: err });
     }
-    const first = ready[0]!;
-    const symbolicDims: Record<string, (string | null)[]> = {};
-    for (const m of [...first.inputs, ...first.outputs]) symbolicDims[m.name] = m.shape.map((d) => (typeof d === 'string' ? d : null));
     try {
-      const metadata = {
-        inputs: first.inputs.map((m) => toSpec(m, 'input')),
-        outputs: first.outputs.map((m) => toSpec(m, 'output')),
-        symbolicDims,
-      };
-      return new OnnxRuntimeEngine(workers, metadata, first.warmupError);
+      engine = new OnnxRuntimeEngine(init, ready[0]!, options);
     } catch (err) {
       await Promise.all(workers.map((w) => w.worker.terminate()));
       throw err;
     }
+    engine.#workers = workers;
+    engine.#idle = [...workers];
+    return engine;
+  }
+
+  /** A worker exited: replace it, unless the engine is being disposed or replacements keep failing. */
+  #replace(dead: SessionWorker, code: number): void {
+    this.#workers = this.#workers.filter((w) => w !== dead);
+    this.#idle = this.#idle.filter((w) => w !== dead);
+    if (this.#disposed || this.#broken) return;
+    const now = performance.now();
+    this.#replacedAt = this.#replacedAt.filter((t) => now - t < REPLACEMENT_WINDOW_MS);
+    if (this.#replacedAt.length >= MAX_REPLACEMENTS) {
+      this.#fail(`its ONNX Runtime workers exited ${MAX_REPLACEMENTS + 1} times within ${REPLACEMENT_WINDOW_MS / 1000} s (last exit code ${code})`);
+      return;
+    }
+    this.#replacedAt.push(now);
+    const fresh = new SessionWorker(this.#init, (w, c) => this.#replace(w, c));
+    this.#workers.push(fresh);
+    fresh.ready().then(() => {
+      if (this.#disposed) return;
+      this.#release(fresh);
+    }, (err: unknown) => {
+      this.#workers = this.#workers.filter((w) => w !== fresh);
+      void fresh.worker.terminate();
+      this.#fail(`a worker exited (code ${code}) and its replacement could not load the model: ${(err as Error).message}`);
+    });
+  }
+
+  #fail(reason: string): void {
+    if (this.#broken) return;
+    this.#broken = reason;
+    for (const wake of this.#waiting.splice(0)) wake(undefined);
+    this.#onUnavailable?.(reason);
+  }
+
+  /** Gives a worker back: to the oldest waiting run, or to the idle pool. Dead workers are not given back. */
+  #release(worker: SessionWorker): void {
+    if (worker.exited) return;
+    const next = this.#waiting.shift();
+    if (next) next(worker);
+    else this.#idle.push(worker);
+  }
+
+  /** Ends one instance's thread abruptly, as a crash would (for fault-injection tests and drills). */
+  async terminateInstance(index: number): Promise<void> {
+    const w = this.#workers[index];
+    if (!w) throw new RangeError(`no instance ${index}: the engine has ${this.#workers.length}`);
+    await w.worker.terminate();
   }
 
   async run(inputs: Readonly<Record<string, Tensor>>, outputNames?: readonly string[]): Promise<EngineResult> {
-    const worker = this.#idle.pop() ?? (await new Promise<SessionWorker>((resolve) => this.#waiting.push(resolve)));
+    const released: ArrayBuffer[] = [];
+    const wire: WireTensor[] = [];
+    for (const [name, t] of Object.entries(inputs)) {
+      const buffer = t.data.buffer as ArrayBuffer;
+      wire.push({ name, type: DATATYPES[t.datatype].ort, dims: [...t.shape], buffer, byteOffset: t.data.byteOffset, length: t.data.length });
+      if (!released.includes(buffer)) released.push(buffer);
+    }
+    if (this.#broken) throw new EngineRunError(`the model is unavailable: ${this.#broken}`, released);
+    const worker = this.#idle.pop() ?? (await new Promise<SessionWorker | undefined>((resolve) => this.#waiting.push(resolve)));
+    if (!worker) throw new EngineRunError(`the model is unavailable: ${this.#broken ?? 'the engine was disposed'}`, released);
     try {
-      if (worker.exited) throw new FerryError('INFERENCE_FAILED', 'the ONNX Runtime worker has exited');
       const id = this.#nextId++;
-      const wire: WireTensor[] = [];
-      const transfer = new Set<ArrayBuffer>();
-      for (const [name, t] of Object.entries(inputs)) {
-        const buffer = t.data.buffer as ArrayBuffer;
-        wire.push({ name, type: DATATYPES[t.datatype].ort, dims: [...t.shape], buffer, byteOffset: t.data.byteOffset, length: t.data.length });
-        transfer.add(buffer);
-      }
       const request: WorkerRequest = { id, inputs: wire, ...(outputNames && { outputs: [...outputNames] }) };
       return await new Promise<EngineResult>((resolve, reject) => {
-        worker.pending.set(id, { resolve, reject });
-        worker.worker.postMessage(request, [...transfer]);
+        worker.pending.set(id, { resolve, reject, released });
+        worker.worker.postMessage(request, released);
       });
     } finally {
-      const next = this.#waiting.shift();
-      if (next) next(worker);
-      else this.#idle.push(worker);
+      this.#release(worker);
     }
   }
 
   async dispose(): Promise<void> {
+    this.#disposed = true;
+    for (const wake of this.#waiting.splice(0)) wake(undefined);
     await Promise.all(this.#workers.map((w) => w.worker.terminate()));
   }
 }
