@@ -53,6 +53,10 @@ export const ERRORS = {
   // quantize and eval
   BAD_CALIBRATION_DATA: { status: 400, description: 'ferry quantize / eval: the calibration or evaluation data cannot feed the model (missing, empty, no image config to preprocess images with, arrays or images that do not fit the model inputs, labels missing)' },
   QUANTIZE_FAILED: { status: 422, description: 'ferry quantize: the model cannot be quantized as asked (nothing quantizable, unsupported input) or the quantized model does not load in ONNX Runtime; the message says which' },
+  // command line and start-up (status: what they would be over HTTP)
+  BAD_FLAG: { status: 400, description: 'a command-line flag or command is unknown (the message suggests the closest) or has a bad value' },
+  ADDRESS_IN_USE: { status: 400, description: 'ferry serve: the port is taken by another process: stop it or pass --port' },
+  BAD_ADDRESS: { status: 400, description: 'ferry serve: the host/port cannot be bound (not an address of this machine, or a privileged port)' },
   // engines and the rest
   ENGINE_UNAVAILABLE: { status: 400, description: 'the requested execution provider or engine is not available on this machine' },
   INFERENCE_FAILED: { status: 500, description: 'the engine failed while running a batch' },

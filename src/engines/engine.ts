@@ -107,5 +107,10 @@ export interface EngineDescriptor {
   readonly defaultModelFilename: string;
   /** Why this engine cannot run here (e.g. its native addon was not built), or undefined when it can. */
   unavailable(): string | undefined;
+  /**
+   * When the runtime refuses a file: what is wrong with it, in the format's own terms (for ONNX,
+   * `ferry check`'s first error), instead of the runtime's internals; undefined when it finds nothing.
+   */
+  diagnose?(modelPath: string): Promise<string | undefined>;
   create: EngineFactory;
 }

@@ -50,5 +50,12 @@ export async function createEngine(backend: string, options: EngineOptions): Pro
   const d = engineDescriptor(backend);
   const why = d.unavailable();
   if (why) throw new FerryError('ENGINE_UNAVAILABLE', why);
-  return d.create(options);
+  try {
+    return await d.create(options);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MODEL_LOAD_FAILED' || !d.diagnose) throw err;
+    const diagnosis = await d.diagnose(options.modelPath).catch(() => undefined);
+    if (!diagnosis) throw err;
+    throw new FerryError('MODEL_LOAD_FAILED', `${options.modelPath} cannot be served: ${diagnosis}`, { cause: err });
+  }
 }

@@ -22,6 +22,8 @@ export interface RepositoryOptions {
   observer?: ModelObserver;
   /** Logs load events. */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Logs what a user should look at: a model that failed to load, a model that will not batch. */
+  warn?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 interface Source {
@@ -116,8 +118,23 @@ export class ModelRepository {
     return [...this.#models.entries()].filter(([, m]) => m.state === 'READY').map(([n]) => n).sort();
   }
 
-  async loadAll(): Promise<void> {
-    for (const name of this.#sources.keys()) await this.load(name);
+  /**
+   * Loads every model found. A model that fails is UNAVAILABLE with its reason (index, log) and the
+   * others still load (Triton's --exit-on-error=false); it throws when none loads, or at the first
+   * failure with `strict`.
+   */
+  async loadAll(options: { strict?: boolean } = {}): Promise<void> {
+    let first: unknown;
+    for (const name of this.#sources.keys()) {
+      try {
+        await this.load(name);
+      } catch (err) {
+        if (options.strict) throw err;
+        first ??= err;
+        this.#options.warn?.(`model "${name}" is UNAVAILABLE: ${(err as Error).message}`, { model: name, code: (err as { code?: string }).code });
+      }
+    }
+    if (first !== undefined && this.ready().length === 0) throw first;
   }
 
   /** The repository index (POST /v2/repository/index). */

@@ -94,6 +94,19 @@ function toSpec(m: WireMetadata, where: string): TensorSpec {
   return { name: m.name, datatype: info.v2, dims: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
 }
 
+/**
+ * ONNX Runtime's message without its C++ source location and signature, and without repeating the
+ * file: "Load model from m.onnx failed:/onnxruntime_src/.../model.cc:187 onnxruntime::Model::Model(...)
+ * ModelProto does not have a graph." becomes "ModelProto does not have a graph."
+ */
+export function ortMessage(message: string, modelPath: string): string {
+  return message
+    .replace(`Load model from ${modelPath} failed:`, '')
+    .replace(/\/onnxruntime_src\/\S+:\d+\s+(?:[\w:~<>*&]+\((?:[^()]|\([^()]*\))*\)\s*)?/g, '')
+    .replace(/^\[ONNXRuntimeError\] : \d+ : \w+ : /, '')
+    .trim();
+}
+
 export class OnnxRuntimeEngine implements Engine {
   readonly backend = 'onnxruntime';
   readonly platform = 'onnxruntime_onnx';
@@ -149,7 +162,7 @@ export class OnnxRuntimeEngine implements Engine {
       if (gpu) {
         throw new FerryError('ENGINE_UNAVAILABLE', `execution provider "${gpu}" is not available in this onnxruntime-node build or on this machine: ${message}`, { cause: err });
       }
-      throw new FerryError('MODEL_LOAD_FAILED', `ONNX Runtime could not load ${options.modelPath}: ${message}`, { cause: err });
+      throw new FerryError('MODEL_LOAD_FAILED', `ONNX Runtime could not load ${options.modelPath}: ${ortMessage(message, options.modelPath)}`, { cause: err });
     }
     try {
       engine = new OnnxRuntimeEngine(init, ready[0]!, options);
