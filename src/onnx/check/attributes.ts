@@ -38,6 +38,12 @@ function valueFields(a: AttributeProto): (readonly [keyof AttributeProto, number
   });
 }
 
+/** False when the attribute's value fields contradict its type (checkAttributeFields reports that). */
+export function fieldsAgree(a: AttributeProto): boolean {
+  const used = valueFields(a);
+  return used.length === 0 || (used.length === 1 && used[0]![1] === a.type);
+}
+
 /** The last AttributeProto of a node with that name: the one the IR keeps. */
 export function attributeProto(node: NodeProto | undefined, name: string): AttributeProto | undefined {
   const list = node?.attribute ?? [];

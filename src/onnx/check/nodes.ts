@@ -10,7 +10,7 @@ import type { Attribute } from '../ir/attribute.js';
 import type { FunctionDef } from '../ir/function.js';
 import type { Node } from '../ir/node.js';
 import type { NodeProto } from '../proto/types.js';
-import { attributeProto, checkAttributeFields, checkAttributeValuePresent, hasType } from './attributes.js';
+import { attributeProto, checkAttributeFields, checkAttributeValuePresent, fieldsAgree, hasType } from './attributes.js';
 import type { CheckContext, Frame, Scope } from './context.js';
 import { functionName } from './context.js';
 import { checkControlFlow } from './control-flow.js';
@@ -150,6 +150,7 @@ function checkAttributes(cx: CheckContext, n: Node, label: string, schema: OpSch
       if (cx.model.irVersion < 2) r.error('attribute', label, `attribute "${name}" has no type, but ${sname} takes ${s.type} (set AttributeProto.type)`);
       continue;
     }
+    if (p && !fieldsAgree(p)) continue; // its fields contradict its type: said once, by checkAttributeFields
     const type = a.type === 'ref' ? a.refType : a.type;
     if (type !== s.type) r.error('attribute', label, `attribute "${name}" has type ${type}, but ${sname} takes ${s.type}`);
     else if (p) checkAttributeValuePresent(cx, label, name, s.type, p);
