@@ -5,7 +5,9 @@
  */
 import sharp from 'sharp';
 import type { Metadata, Sharp } from 'sharp';
-import type { ImageConfig } from '../repository/config.js';
+import type { ImageConfig } from './image-config.js';
+import type { Raster } from './object.js';
+import { borderColor, invert, isDarkOnLight, objectBox, padToAspect } from './object.js';
 import type { InputSource } from '../tensors/source.js';
 import type { Datatype } from '../tensors/dtype.js';
 import { toHalfBits } from '../tensors/dtype.js';
@@ -32,6 +34,10 @@ export interface RawPixels {
 export interface Pixels {
   readonly data: Buffer;
   readonly channels: number;
+  /** The picture was inverted (`invert`). */
+  readonly inverted?: boolean;
+  /** With `trim`: false when nothing stands out from the background (a blank picture). */
+  readonly objectFound?: boolean;
 }
 
 function decodeError(err: unknown): FerryError {
@@ -52,7 +58,7 @@ export async function decodeImage(body: Buffer, cfg: ImageConfig, limits: Decode
     if (body.length !== width * height * channels) {
       throw new FerryError('BAD_IMAGE', `the pixel data has ${body.length} bytes, but shape [${height},${width},${channels}] needs ${width * height * channels}`);
     }
-    if (width === cfg.width && height === cfg.height) return convertPixels(body, raw, cfg.color);
+    if (width === cfg.width && height === cfg.height && !needsObjectPass(cfg)) return convertPixels(body, raw, cfg.color);
     img = sharp(body, { raw: { width, height, channels } });
     if (channels >= 3 && raw.order === 'bgr') {
       if (channels === 4) img = sharp(await img.removeAlpha().raw().toBuffer(), { raw: { width, height, channels: 3 } });
@@ -73,14 +79,74 @@ export async function decodeImage(body: Buffer, cfg: ImageConfig, limits: Decode
     }
     img = sharp(body, { limitInputPixels: limits.maxPixels, failOn: 'truncated' }).rotate();
   }
-  img = img.resize(cfg.width, cfg.height, { fit: cfg.fit, ...(cfg.fit === 'contain' && { background: { r: 0, g: 0, b: 0 } }) }).removeAlpha();
-  img = cfg.color === 'gray' ? img.greyscale().toColourspace('b-w') : img.toColourspace('srgb');
+  img = (cfg.color === 'gray' ? img.greyscale().toColourspace('b-w') : img.toColourspace('srgb')).removeAlpha();
+  if (needsObjectPass(cfg)) return objectPass(img, cfg);
+  const background = cfg.background === 'auto' ? undefined : rgba(cfg.background);
+  img = img.resize(cfg.width, cfg.height, { fit: cfg.fit, ...(cfg.fit === 'contain' && { background: background ?? { r: 0, g: 0, b: 0 } }) });
+  return rawPixels(img);
+}
+
+async function rawPixels(img: Sharp): Promise<Pixels> {
   try {
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
     return { data, channels: info.channels };
   } catch (err) {
     throw decodeError(err);
   }
+}
+
+function rgba(v: readonly number[]): { r: number; g: number; b: number } {
+  return { r: v[0]!, g: v[1] ?? v[0]!, b: v[2] ?? v[0]! };
+}
+
+/** Whether the picture must be looked at (background, inversion, the object's box) before resizing. */
+function needsObjectPass(cfg: ImageConfig): boolean {
+  return cfg.invert !== false || cfg.trim !== undefined || (cfg.fit === 'contain' && cfg.background === 'auto');
+}
+
+/** Side of the working image the object pass analyses: the picture shrunk to fit it (never enlarged). */
+const WORK_SIDE = 256;
+
+/**
+ * Shrinks the picture to a working size, then in JS: background from the border, inversion,
+ * the object's box, padding to the model's aspect; then the final resize.
+ */
+async function objectPass(img: Sharp, cfg: ImageConfig): Promise<Pixels> {
+  const side = Math.max(WORK_SIDE, 4 * Math.max(cfg.width, cfg.height));
+  let work: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    work = await img.resize(side, side, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw decodeError(err);
+  }
+  const raster: Raster = { data: work.data, width: work.info.width, height: work.info.height, channels: work.info.channels };
+  let bg = borderColor(raster);
+  const inverted = cfg.invert === true || (cfg.invert === 'auto' && isDarkOnLight(raster, bg));
+  if (inverted) {
+    invert(raster);
+    bg = bg.map((v) => 255 - v);
+  }
+  const pad = cfg.background === 'auto' ? bg : [...cfg.background];
+  let box = { left: 0, top: 0, width: raster.width, height: raster.height };
+  let objectFound: boolean | undefined;
+  if (cfg.trim) {
+    const found = objectBox(raster, bg, cfg.trim.threshold);
+    objectFound = found !== undefined;
+    if (found) box = found;
+  }
+  let out: Raster = raster;
+  let fit = cfg.fit;
+  if (cfg.fit === 'contain') {
+    out = padToAspect(raster, box, cfg, pad, cfg.trim?.margin ?? 0);
+    fit = 'fill';
+  } else if (box.width !== raster.width || box.height !== raster.height) {
+    out = padToAspect(raster, box, box, pad, cfg.trim?.margin ?? 0);
+  }
+  const final = sharp(out.data, { raw: { width: out.width, height: out.height, channels: out.channels as 1 | 3 } })
+    .resize(cfg.width, cfg.height, { fit })
+    .toColourspace(cfg.color === 'gray' ? 'b-w' : 'srgb');
+  const pixels = await rawPixels(final);
+  return { ...pixels, inverted, ...(objectFound !== undefined && { objectFound }) };
 }
 
 /**
@@ -105,6 +171,26 @@ function convertPixels(body: Buffer, raw: RawPixels, color: ImageConfig['color']
     out[3 * p + 2] = body[i + b]!;
   }
   return { data: out, channels: 3 };
+}
+
+/**
+ * |mean| of the normalized pixels, averaged over channels: how far the picture's brightness is
+ * from the training data's, in its standard deviations (the config's mean/std describe it).
+ */
+export function inputShift(pixels: Pixels, cfg: ImageConfig): number {
+  const c = pixels.channels;
+  const sums = new Float64Array(c);
+  const d = pixels.data;
+  for (let i = 0; i < d.length; i += c) for (let k = 0; k < c; k++) sums[k]! += d[i + k]!;
+  const n = d.length / c;
+  // For bgr models the config's channel 0 is blue, which is pixel channel 2.
+  const order = cfg.color === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+  let total = 0;
+  for (let k = 0; k < c; k++) {
+    const mean = (sums[order[k]!]! / n) * cfg.scale;
+    total += (mean - cfg.mean[k]!) / cfg.std[k]!;
+  }
+  return Math.abs(total / c);
 }
 
 /**

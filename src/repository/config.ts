@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Datatype } from '../tensors/dtype.js';
+import type { ImageConfig } from '../preprocess/image-config.js';
 import { fromConfigType } from '../tensors/dtype.js';
 import { FerryError } from '../errors.js';
 import { engineNames, findEngine } from '../engines/registry.js';
@@ -18,29 +19,7 @@ export interface IoConfig {
   readonly labelFile?: string;
 }
 
-export type ImageColor = 'gray' | 'rgb' | 'bgr';
-
-/** Preprocessing of the image routes, declared per model: pixel → (pixel * scale - mean) / std. */
-export interface ImageConfig {
-  /** Model input that takes the image; default the first. */
-  readonly input?: string;
-  readonly width: number;
-  readonly height: number;
-  readonly color: ImageColor;
-  /** Multiplies each 0..255 pixel first. @defaultValue 1/255 */
-  readonly scale: number;
-  /** Per channel (or one for all). @defaultValue [0] */
-  readonly mean: readonly number[];
-  /** Per channel (or one for all). @defaultValue [1] */
-  readonly std: readonly number[];
-  readonly layout: 'NCHW' | 'NHWC';
-  /** Apply softmax to the classifier output before scoring. @defaultValue false */
-  readonly softmax: boolean;
-  /** Classes listed in `top`. @defaultValue 5 */
-  readonly topK: number;
-  /** Resize fit: 'fill' stretches, 'cover' crops the centre, 'contain' pads. @defaultValue 'fill' */
-  readonly fit: 'fill' | 'cover' | 'contain';
-}
+export type { ImageColor, ImageConfig } from '../preprocess/image-config.js';
 
 export interface BatchingConfig {
   readonly maxQueueDelayMs: number;
@@ -113,9 +92,11 @@ class Reader {
     return v as Obj;
   }
 
-  int(v: unknown, key: string, min: number, fallback?: number): number {
+  int(v: unknown, key: string, min: number, fallback?: number, max = Infinity): number {
     if (v === undefined && fallback !== undefined) return fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) this.fail(key, `must be an integer >= ${min} (got ${JSON.stringify(v)})`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.fail(key, `must be an integer ${max === Infinity ? `>= ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(v)})`);
+    }
     return v;
   }
 
@@ -209,7 +190,8 @@ function readBatching(r: Reader, v: unknown): BatchingConfig {
 
 function readImage(r: Reader, v: unknown): ImageConfig {
   const k = 'image';
-  const o = r.object(v, k, ['input', 'width', 'height', 'color', 'scale', 'mean', 'std', 'layout', 'softmax', 'top_k', 'fit']);
+  const o = r.object(v, k, ['input', 'width', 'height', 'color', 'scale', 'mean', 'std', 'layout', 'softmax', 'top_k', 'fit',
+    'background', 'invert', 'trim', 'low_confidence']);
   const color = r.oneOf(o.color, `${k}.color`, ['gray', 'rgb', 'bgr'] as const, 'rgb');
   const channels = color === 'gray' ? 1 : 3;
   const perChannel = (x: number[], key: string): number[] => {
@@ -230,6 +212,10 @@ function readImage(r: Reader, v: unknown): ImageConfig {
     softmax: r.bool(o.softmax, `${k}.softmax`, false),
     topK: r.int(o.top_k, `${k}.top_k`, 1, 5),
     fit: r.oneOf(o.fit, `${k}.fit`, ['fill', 'cover', 'contain'] as const, 'fill'),
+    background: o.background === undefined || o.background === 'auto' ? 'auto' : perChannel(r.numbers(o.background, `${k}.background`, []), 'background').map((x, i) => r.int(x, `${k}.background[${i}]`, 0, 0, 255)),
+    invert: o.invert === 'auto' ? 'auto' : r.bool(o.invert, `${k}.invert`, false),
+    ...readTrim(r, o.trim, `${k}.trim`),
+    ...readLowConfidence(r, o.low_confidence, `${k}.low_confidence`),
   };
 }
 
@@ -247,6 +233,20 @@ function readBackend(r: Reader, backend: unknown, platform: unknown): string | u
   const p = pick(platform, 'platform');
   if (b && p && b !== p) r.fail('platform', `is ${JSON.stringify(platform)} (backend ${p}) but backend is ${JSON.stringify(backend)}; give one`);
   return b ?? p;
+}
+
+/** `trim: true` (defaults), `false`, or `{ threshold, margin }`. */
+function readTrim(r: Reader, v: unknown, key: string): { trim?: { threshold: number; margin: number } } {
+  if (v === undefined || v === false) return {};
+  const o = v === true ? {} : r.object(v, key, ['threshold', 'margin']);
+  return { trim: { threshold: r.num(o.threshold, `${key}.threshold`, 16, 0), margin: r.num(o.margin, `${key}.margin`, 0, 0) } };
+}
+
+/** `low_confidence: true` (defaults) or `{ min_score, max_input_shift }`. */
+function readLowConfidence(r: Reader, v: unknown, key: string): { lowConfidence?: { minScore: number; maxInputShift: number } } {
+  if (v === undefined || v === false) return {};
+  const o = v === true ? {} : r.object(v, key, ['min_score', 'max_input_shift']);
+  return { lowConfidence: { minScore: r.num(o.min_score, `${key}.min_score`, 0.5, 0), maxInputShift: r.num(o.max_input_shift, `${key}.max_input_shift`, 1.5, 0) } };
 }
 
 function readVersionPolicy(r: Reader, v: unknown): VersionPolicy {

@@ -10,7 +10,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Busboy from 'busboy';
 import type { ModelVersion } from '../../repository/model-version.js';
 import type { RawPixels } from '../../preprocess/image.js';
-import { decodeImage, imageSource } from '../../preprocess/image.js';
+import { decodeImage, imageSource, inputShift } from '../../preprocess/image.js';
+import { judgeConfidence } from '../../postprocess/confidence.js';
 import { classify } from '../../postprocess/classify.js';
 import { clientGone } from '../app.js';
 import { FerryError } from '../../errors.js';
@@ -45,7 +46,14 @@ export async function imageRoutes(app: FastifyInstance): Promise<void> {
     const source = imageSource(inputName, spec.datatype, pixels, cfg, model.batched);
     const output = model.io.outputs.find((o) => model.labels.has(o.name)) ?? model.io.outputs[0]!;
     const result = await model.infer([source], { outputs: [output.name], signal: clientGone(req, reply) });
-    return { model: model.name, version: model.version, ...classify(result.outputs[output.name]!, model.labels.get(output.name), top, cfg.softmax) };
+    const answer = classify(result.outputs[output.name]!, model.labels.get(output.name), top, cfg.softmax);
+    if (!cfg.lowConfidence) return { model: model.name, version: model.version, ...answer };
+    const confidence = judgeConfidence({ topScore: answer.score, inputShift: inputShift(pixels, cfg), ...(pixels.objectFound !== undefined && { objectFound: pixels.objectFound }) }, cfg.lowConfidence);
+    return {
+      model: model.name, version: model.version, ...answer,
+      low_confidence: confidence.low,
+      ...(confidence.low && { low_confidence_reasons: confidence.reasons }),
+    };
   };
 
   const encoded = (req: FastifyRequest<{ Params: Params; Querystring: Query }>, reply: FastifyReply) => classifyImage(req, reply, req.body);

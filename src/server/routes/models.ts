@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ModelVersion } from '../../repository/model-version.js';
-import type { ImageConfig } from '../../repository/config.js';
+import type { ImageConfig } from '../../preprocess/image-config.js';
 import { DATATYPES } from '../../tensors/dtype.js';
 import { parametersJson } from '../../engines/parameters.js';
 
@@ -65,6 +65,9 @@ function imageConfigJson(i: ImageConfig): Record<string, unknown> {
     ...(i.input !== undefined && { input: i.input }),
     width: i.width, height: i.height, color: i.color, scale: i.scale, mean: [...i.mean], std: [...i.std],
     layout: i.layout, softmax: i.softmax, top_k: i.topK, fit: i.fit,
+    background: i.background === 'auto' ? 'auto' : [...i.background], invert: i.invert,
+    ...(i.trim && { trim: { threshold: i.trim.threshold, margin: i.trim.margin } }),
+    ...(i.lowConfidence && { low_confidence: { min_score: i.lowConfidence.minScore, max_input_shift: i.lowConfidence.maxInputShift } }),
   };
 }
 

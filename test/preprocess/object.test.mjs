@@ -1,0 +1,49 @@
+// Finding the object in a picture: background from the border, polarity, the object's box, padding.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { borderColor, centreLuma, invert, isDarkOnLight, objectBox, padToAspect } from '../../dist/preprocess/object.js';
+
+/** A w x h gray raster of `bg` with a `fg` rectangle. */
+function raster(w, h, bg, fg, box) {
+  const data = new Uint8Array(w * h).fill(bg);
+  for (let y = box.top; y < box.top + box.height; y++) for (let x = box.left; x < box.left + box.width; x++) data[y * w + x] = fg;
+  return { data, width: w, height: h, channels: 1 };
+}
+
+test('the background is the median of the border, per channel', () => {
+  const img = raster(10, 8, 250, 20, { left: 3, top: 2, width: 4, height: 4 });
+  img.data[0] = 0; // a speck in a corner does not move the median
+  assert.deepEqual(borderColor(img), [250]);
+  const rgb = { data: new Uint8Array(4 * 4 * 3).map((_, i) => [10, 20, 30][i % 3]), width: 4, height: 4, channels: 3 };
+  assert.deepEqual(borderColor(rgb), [10, 20, 30]);
+});
+
+test('a dark object on a light ground is told from a light object on a dark one', () => {
+  const dark = raster(20, 20, 240, 30, { left: 5, top: 5, width: 10, height: 10 });
+  const light = raster(20, 20, 0, 200, { left: 5, top: 5, width: 10, height: 10 });
+  assert.equal(isDarkOnLight(dark, borderColor(dark)), true);
+  assert.equal(isDarkOnLight(light, borderColor(light)), false);
+  assert.ok(centreLuma(light) > 100);
+  invert(dark);
+  assert.equal(dark.data[0], 15);
+  assert.equal(dark.data[10 * 20 + 10], 225);
+});
+
+test('the object box holds every pixel that stands out from the background; none in a blank picture', () => {
+  const img = raster(30, 20, 0, 180, { left: 7, top: 3, width: 5, height: 12 });
+  img.data[19 * 30 + 29] = 10; // below the threshold: not part of the object
+  assert.deepEqual(objectBox(img, [0], 16), { left: 7, top: 3, width: 5, height: 12 });
+  assert.equal(objectBox(raster(9, 9, 77, 77, { left: 0, top: 0, width: 0, height: 0 }), [77], 16), undefined);
+});
+
+test('padding to an aspect keeps the object whole and centred on the background', () => {
+  const img = raster(30, 20, 0, 180, { left: 7, top: 3, width: 5, height: 12 });
+  const out = padToAspect(img, { left: 7, top: 3, width: 5, height: 12 }, { width: 1, height: 1 }, [9]);
+  assert.equal(out.width, 12);
+  assert.equal(out.height, 12);
+  const row = Array.from(out.data.subarray(6 * 12, 7 * 12));
+  assert.deepEqual(row, [9, 9, 9, 180, 180, 180, 180, 180, 9, 9, 9, 9]);
+  const wide = padToAspect(img, { left: 7, top: 3, width: 5, height: 12 }, { width: 4, height: 3 }, [0], 0.5);
+  assert.equal(wide.height, 24, 'a margin of half the size each side');
+  assert.equal(wide.width, 32);
+});
