@@ -27,7 +27,10 @@ off) on the same random inputs, and OUT is written only if every output agrees:
   --input-shape N:DIMS   fix input N's dims, e.g. x:1,3,224,224 (repeatable; unnamed DIMS go to the
                          inputs in order). OUT declares these dims and is only valid for them; shape
                          arithmetic on them (Shape -> Gather -> Concat -> Reshape) folds to constants.
+                         A dynamic first axis (the batch axis, which ferry serve batches on) stays
+                         dynamic and the check runs at batch 2 as well, unless --static-batch.
                          The check feeds these dims; other symbolic dims get 1
+  --static-batch         let --input-shape fix the batch axis too (OUT then takes only that batch)
   --skip P1,P2           passes not to run (names below)
   --n N                  random input sets for the check (default 3): normal floats, ints in 0..9
   --seed N               seed of the random inputs (default 0)
@@ -49,7 +52,7 @@ export async function simplify(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      'input-shape': { type: 'string', multiple: true }, skip: { type: 'string', multiple: true }, n: { type: 'string' },
+      'input-shape': { type: 'string', multiple: true }, 'static-batch': { type: 'boolean' }, skip: { type: 'string', multiple: true }, n: { type: 'string' },
       seed: { type: 'string' }, rtol: { type: 'string' }, atol: { type: 'string' }, 'max-rounds': { type: 'string' },
       json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -75,6 +78,7 @@ export async function simplify(argv: string[]): Promise<number> {
   }
   const report = await simplifyFile(input, output, {
     inputShapes, skip,
+    staticBatch: values['static-batch'] ?? false,
     trials: intFlag(values.n, 'n', 1) ?? 3,
     seed: intFlag(values.seed, 'seed') ?? 0,
     rtol: numFlag(values.rtol, 'rtol') ?? 1e-4,
@@ -103,7 +107,8 @@ export function simplifyText(r: SimplifyFileReport): string {
   ])).trimEnd());
   out.push('');
   const c = r.check;
-  out.push(`check: ${c.trials} random input set(s) (${c.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(', ')}, seed ${c.seed}), |simplified - original| <= ${c.atol} + ${c.rtol} * |original|`);
+  const batch2 = c.batchAxisChecked ? ', one of them at batch 2' : '';
+  out.push(`check: ${c.trials} random input set(s) (${c.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(', ')}${batch2}, seed ${c.seed}), |simplified - original| <= ${c.atol} + ${c.rtol} * |original|`);
   out.push(table(['output', 'shape', 'max abs', 'mean abs', 'max rel', 'mismatched', 'result'], c.outputs.map((o) => [
     o.name, `[${o.shape.join(',')}]`, sci(o.stats.maxAbs), sci(meanAbs(o.stats)), sci(o.stats.maxRel), `${o.stats.mismatched}/${o.stats.elements}`, o.stats.pass ? 'PASS' : 'FAIL',
   ])).trimEnd());

@@ -44,6 +44,12 @@ export interface SimplifyOptions {
    * only valid for, these dims, and shape arithmetic on them folds away. @defaultValue none
    */
   readonly inputShapes?: readonly InputShape[];
+  /**
+   * Let `inputShapes` fix a dynamic first axis too. By default an input whose first axis is
+   * dynamic keeps it (the batch axis: what ferry serve batches on), and the other dims are fixed;
+   * the check then also runs at batch 2, so nothing has frozen the batch size. @defaultValue false
+   */
+  readonly staticBatch?: boolean;
   /** Names of passes not to run. @defaultValue [] */
   readonly skip?: readonly string[];
   /** The passes to run, in order. @defaultValue PASSES (passes/registry.ts) */
@@ -85,7 +91,7 @@ export async function simplifyModel(model: Model, options: SimplifyOptions = {})
     if (!all.some((p) => p.name === name)) throw new RangeError(`no pass is named "${name}"; the passes are ${all.map((p) => p.name).join(', ')}`);
   }
   const passes = all.filter((p) => !options.skip?.includes(p.name));
-  if (options.inputShapes?.length) fixInputShapes(model, options.inputShapes);
+  if (options.inputShapes?.length) fixInputShapes(model, options.inputShapes, options.staticBatch ?? false);
   const nodesBefore = countNodes(model);
   const context = createPassContext(model, { ...(options.foldSizeLimitBytes !== undefined && { foldSizeLimitBytes: options.foldSizeLimitBytes }) });
   const stats = new Map(passes.map((p) => [p.name, { name: p.name, runs: 0, changes: 0, nodesRemoved: 0, ms: 0 }]));
@@ -125,7 +131,7 @@ export async function simplifyModel(model: Model, options: SimplifyOptions = {})
  * Sets graph inputs' dims. Each named input must exist; unnamed shapes go to the inputs without
  * an initializer, in order. A given dim must match a static dim the model declares.
  */
-export function fixInputShapes(model: Model, shapes: readonly InputShape[]): void {
+export function fixInputShapes(model: Model, shapes: readonly InputShape[], staticBatch = false): void {
   const g = model.graph;
   const feedable = g.inputs.filter((v) => !g.initializers.has(v.name));
   const byName = new Map<string, readonly number[]>();
@@ -152,7 +158,10 @@ export function fixInputShapes(model: Model, shapes: readonly InputShape[]): voi
     const shape = byName.get(v.name);
     if (!shape) return v;
     if (v.type?.kind !== 'tensor') throw new FerryError('BAD_SHAPE', `--input-shape ${v.name}: the input is not a tensor`);
-    return v.with({ type: { ...v.type, shape: Object.freeze([...shape]) } });
+    const first = v.type.shape?.[0];
+    const dynamicFirst = v.type.shape !== undefined && v.type.shape.length > 1 && !(typeof first === 'number' && first >= 0);
+    const fixed = dynamicFirst && !staticBatch ? [first!, ...shape.slice(1)] : [...shape];
+    return v.with({ type: { ...v.type, shape: Object.freeze(fixed) } });
   });
 }
 
@@ -204,6 +213,8 @@ export interface CheckReport {
   readonly inputs: readonly { name: string; datatype: Datatype; shape: readonly number[] }[];
   readonly outputs: readonly OutputCheck[];
   readonly pass: boolean;
+  /** The dynamic batch axis was also checked at batch 2 (the last input set). */
+  readonly batchAxisChecked: boolean;
 }
 
 /**
@@ -224,6 +235,12 @@ export async function checkSimplified(original: string | Uint8Array, simplified:
     return { name: v.name, datatype: info.v2, shape: (v.shape ?? []).map((d: Dim) => (typeof d === 'number' && d >= 0 ? d : 1)) };
   });
   const feeds = Array.from({ length: trials }, (_, t) => randomInputs(specs, seed, t));
+  // A dynamic batch axis is checked at another size too: nothing may have frozen it.
+  const batchAxis = g.inputs.filter((v) => !g.initializers.has(v.name)).map((v) => (v.shape?.length ?? 0) > 1 && !(typeof v.shape![0] === 'number' && v.shape![0] >= 0));
+  const batchAxisChecked = batchAxis.some(Boolean) && batchAxis.every((b, i) => b || specs[i]!.shape.length === 0);
+  if (batchAxisChecked) {
+    feeds.push(randomInputs(specs.map((sp, i) => (batchAxis[i] ? { ...sp, shape: [2, ...sp.shape.slice(1)] } : sp)), seed, trials));
+  }
   // Both at once (session creation is mostly single-threaded), unless two copies would take too much memory.
   const parallel = (options.parallel ?? true) && sizeOf(model).bytes < 512 * 2 ** 20;
   const first = runAll(original, feeds, 'the original model');
@@ -243,7 +260,7 @@ export async function checkSimplified(original: string | Uint8Array, simplified:
     return { name, shape: [...ref.value[0]!.get(name)!.dims], stats: mergeStats(per) };
   });
   return {
-    trials, seed, atol, rtol, inputs: specs, outputs, pass: outputs.every((o) => o.stats.pass),
+    trials: feeds.length, seed, atol, rtol, inputs: specs, outputs, pass: outputs.every((o) => o.stats.pass), batchAxisChecked,
   };
 }
 

@@ -155,18 +155,18 @@ test('a Python exception names the factory and the error; bad factories are refu
   }
 });
 
-test('usage errors: exit 2 with the help', async () => {
+test('usage errors: exit 1, one line with the code', async () => {
   let r = await ferry(['export', 'model.onnx', '--input-shape', '1,3', '-o', 'x.onnx']);
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 1);
   assert.match(r.stderr, /"model\.onnx" is not MODULE\.py:FACTORY/);
   r = await ferry(['export', 'm.py:f', '--input-shape', '1,3', '-o', 'x.bin']);
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 1);
   assert.match(r.stderr, /--to must be onnx or torchscript/);
   r = await ferry(['export', 'm.py:f', '--input-shape', '1,x', '-o', 'x.onnx']);
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 1);
   assert.match(r.stderr, /--input-shape 1,x: expected dims/);
   r = await ferry(['export', 'm.py:f', '--input-shape', '1,3', '-o', 'x.pt', '--dynamic-batch']);
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 1);
   assert.match(r.stderr, /--dynamic-batch are for --to onnx/);
 });
 

@@ -96,6 +96,6 @@ test('inspect on files that are not ONNX says so, with the file and a stable cod
   assert.match(gone.stderr, /cannot read .*cut\.onnx: ENOENT.*\[ONNX_INVALID\]/);
 
   const usage = await ferry('inspect');
-  assert.equal(usage.code, 2);
+  assert.equal(usage.code, 1);
   assert.match(usage.stderr, /which model\?/);
 });
