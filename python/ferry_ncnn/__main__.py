@@ -4,11 +4,12 @@ JOB.json:
   {"param": "m.param", "bin": "m.bin", "threads": 2, "fp16": false,
    "inputs":  [{"name": "x", "blob": "x", "ncnn_shape": [3, 224, 224]}],
    "outputs": [{"name": "y", "blob": "y", "shape": [1, 1000]}],
-   "trials":  [{"in": "in_0.npz", "out": "out_0.npz"}],
+   "trials":  [{"in": "in_0.npz", "out": "out_0.npz", "stacked": false}],
    "bench_runs": 0}
 
 Inputs are read by name from each trial's .npz (with their batch axis; it is dropped to the
-ncnn dims), outputs written by name with their ONNX dims. One JSON line on stdout:
+ncnn dims), outputs written by name with their ONNX dims. A "stacked" trial holds many samples
+along the first axis: each runs alone, the outputs are stacked the same way. One JSON line on stdout:
 {"ok": true, "result": {...}} or {"ok": false, "error": {"kind": ..., "message": ...}}.
 """
 import json
@@ -65,11 +66,21 @@ def main():
         data = np.load(t["in"])
         arrays = {k: data[k] for k in data.files}
         if first is None:
-            first = arrays
-            run(arrays)  # warm-up (weights are packed on the first run)
-        t0 = time.perf_counter()
-        out = run(arrays)
-        runs.append({"ms": (time.perf_counter() - t0) * 1000})
+            first = {k: v[:1] for k, v in arrays.items()} if t.get("stacked") else arrays
+            run(first)  # warm-up (weights are packed on the first run)
+        if t.get("stacked"):
+            # the first axis holds samples: one run each, outputs stacked the same way
+            n = next(iter(arrays.values())).shape[0]
+            outs = []
+            t0 = time.perf_counter()
+            for i in range(n):
+                outs.append(run({k: v[i:i + 1] for k, v in arrays.items()}))
+            runs.append({"ms": (time.perf_counter() - t0) * 1000 / max(1, n)})
+            out = {o["name"]: np.concatenate([r[o["name"]] for r in outs]) for o in job["outputs"]}
+        else:
+            t0 = time.perf_counter()
+            out = run(arrays)
+            runs.append({"ms": (time.perf_counter() - t0) * 1000})
         np.savez(t["out"], **out)
     bench = None
     n = int(job.get("bench_runs", 0))

@@ -63,6 +63,8 @@ export interface NcnnRunOptions {
   readonly fp16?: boolean;
   /** After the trials, time this many runs of the first trial's inputs. @defaultValue 0 */
   readonly benchRuns?: number;
+  /** Each trial holds many samples along the first axis (batch 1 each in ncnn; outputs stacked). @defaultValue false */
+  readonly stacked?: boolean;
 }
 
 export interface NcnnRunResult {
@@ -79,7 +81,7 @@ export async function runNcnn(trials: readonly NamedTensors[], options: NcnnRunO
   const python = findNcnnPython();
   const dir = await mkdtemp(join(tmpdir(), 'ferry-ncnn-'));
   try {
-    const files = trials.map((_, i) => ({ in: join(dir, `in_${i}.npz`), out: join(dir, `out_${i}.npz`) }));
+    const files = trials.map((_, i) => ({ in: join(dir, `in_${i}.npz`), out: join(dir, `out_${i}.npz`), stacked: options.stacked ?? false }));
     await Promise.all(trials.map((t, i) => writeNpz(files[i]!.in, t)));
     const job = {
       param: options.param, bin: options.bin, threads: options.threads ?? 1, fp16: options.fp16 ?? false,

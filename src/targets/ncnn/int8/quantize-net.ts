@@ -2,7 +2,8 @@
  * int8 as ncnn2table + ncnn2int8 make it. Calibration: the simplified float model runs on ONNX
  * Runtime over the data (images preprocessed as the model's config says, or ready tensors), and
  * the input blob of every Convolution, ConvolutionDepthWise and InnerProduct gets an |x|
- * histogram; its scale is 127 / threshold (KL divergence by default). Weights: per output
+ * histogram; its scale is 127 / threshold (KL divergence by default; the network input itself
+ * keeps its whole range, which its preprocessing bounds). Weights: per output
  * channel (per group for depthwise) 127 / absmax, 31 / absmax for 3x3 stride-1 convolutions
  * (ncnn's int8 Winograd F43 takes 6-bit weights), rounded half away from zero and clamped to
  * [-127, 127]. The layer then holds int8 weights, int8_scale_term (2, depthwise 1), and its
@@ -69,8 +70,11 @@ export async function quantizeNet(built: BuiltNet, modelPath: string, options: I
   const data = await openDataset(options.data, { inputs, modelPath, ...(options.config && { configPath: options.config }) });
   const stats = await collect(model, data, [...new Set(targets.map((t) => t.value))], options);
   const scales: LayerScales[] = [];
+  const graphInputs = new Set(inputs.map((i) => i.name));
   for (const { layer, value } of targets) {
-    const t = stats.get(value)!.threshold(method, options.percentile);
+    // The network input is bounded by its preprocessing: its whole range is kept (KL would
+    // clip the bright end of a normalized image whose background is one large spike).
+    const t = stats.get(value)!.threshold(graphInputs.has(value) ? 'minmax' : method, options.percentile);
     const bottomScale = t > 0 ? 127 / t : 1;
     scales.push({ layer: layer.name, weightScales: quantizeLayer(layer, bottomScale), bottomScale });
   }

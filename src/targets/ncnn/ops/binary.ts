@@ -1,6 +1,6 @@
 /**
  * Add, Sub, Mul, Div, Pow, Max, Min -> BinaryOp. A one-element constant becomes the layer's
- * scalar (with_scalar=1; a scalar on the left turns Sub, Div, Pow into RSUB, RDIV, RPOW). Other
+ * scalar (with_scalar=1; x^2, x^0.5, x^-0.5, x^-1 a UnaryOp, exact where ncnn's pow is not; a scalar on the left turns Sub, Div, Pow into RSUB, RDIV, RPOW). Other
  * operands are given the rank of the output with size-1 axes where ONNX broadcasts (ncnn's
  * explicit broadcast); a constant becomes a MemoryData of those dims, a blob of other dims a
  * Reshape, except the [C] of global pooling against [C, H, W], which ncnn broadcasts per channel.
@@ -11,6 +11,8 @@ import { p } from '../net.js';
 import type { OpConverter } from './op.js';
 
 const OP_TYPES: Record<string, number> = { Add: 0, Sub: 1, Mul: 2, Div: 3, Max: 4, Min: 5, Pow: 6 };
+/** x^b as a UnaryOp: SQUARE, SQRT, RSQ, RECIPROCAL. */
+const POW_UNARY = new Map([[2, 4], [0.5, 5], [-0.5, 6], [-1, 15]]);
 const SWAPPED: Record<number, number> = { 0: 0, 1: 7, 2: 2, 3: 8, 4: 4, 5: 5, 6: 9 };
 
 export const binary: OpConverter = {
@@ -29,7 +31,17 @@ export const binary: OpConverter = {
       if (xl.shape.length !== out.length || xl.shape.some((d, i) => d !== out[i])) throw ctx.unsupported(node, 'broadcasts a scalar to a larger shape than its other input');
       const value = ctx.floats(node, scalar, 'scalar')[0]!;
       const bottom = ctx.input(node, x);
+      if (op === 6 && scalar === 1 && value === 1) {
+        ctx.alias(node, 0, 0);
+        return;
+      }
       const top = ctx.top(node, 0, xl.keep);
+      // ncnn's SIMD pow is exp(b log x): NaN for negative x. Exponents with a UnaryOp are exact.
+      const unary = op === 6 && scalar === 1 ? POW_UNARY.get(value) : undefined;
+      if (unary !== undefined) {
+        ctx.add({ type: 'UnaryOp', name, bottoms: [bottom], tops: [top], params: [[0, p.int(unary)]] });
+        return;
+      }
       ctx.add({ type: 'BinaryOp', name, bottoms: [bottom], tops: [top], params: [[0, p.int(scalar === 1 ? op : SWAPPED[op]!)], [1, p.int(1)], [2, p.float(value)]] });
       return;
     }
