@@ -10,6 +10,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FerryError } from '../../errors.js';
+import type { NamedTensors } from '../../compare/inputs.js';
 import { loadModel } from '../../onnx/io/load.js';
 import type { BlobBinding, BuildOptions } from './build.js';
 import { buildNet } from './build.js';
@@ -28,7 +29,7 @@ export interface NcnnConvertOptions extends BuildOptions {
   /** Calibrate and store int8 Convolution / ConvolutionDepthWise / InnerProduct. @defaultValue none */
   readonly int8?: Int8Options;
   /** The parity check after writing; false skips it. @defaultValue { count: 3 } */
-  readonly verify?: false | { readonly count?: number; readonly seed?: number; readonly threads?: number };
+  readonly verify?: false | { readonly count?: number; readonly seed?: number; readonly threads?: number; readonly trials?: readonly NamedTensors[] };
   readonly onProgress?: (line: string) => void;
 }
 
@@ -91,7 +92,7 @@ export async function convertToNcnn(input: string, out: string, options: NcnnCon
     try {
       parity = await checkParity({
         onnx: input, param: files.param, bin: files.bin, inputs: built.inputs, outputs: built.outputs,
-        ...(int8?.evalTrials && { trials: int8.evalTrials }),
+        ...(options.verify?.trials ? { trials: options.verify.trials } : int8?.evalTrials && { trials: int8.evalTrials }),
         count: options.verify?.count ?? 3, seed: options.verify?.seed ?? 0, threads: options.verify?.threads ?? 1,
       });
     } catch (err) {
