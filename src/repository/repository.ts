@@ -79,8 +79,9 @@ export class ModelRepository {
     const root = resolve(options.path);
     const repo = new ModelRepository(root, options);
     if (await isFile(root)) {
-      if (extname(root) !== '.onnx') throw new FerryError('MODEL_LOAD_FAILED', `${root} is not an .onnx file or a model repository folder`);
-      repo.#sources.set(basename(root, '.onnx'), { file: root });
+      // .ort: ONNX Runtime's own format (ferry convert --to ort), which the same engine loads.
+      if (extname(root) !== '.onnx' && extname(root) !== '.ort') throw new FerryError('MODEL_LOAD_FAILED', `${root} is not an .onnx or .ort file or a model repository folder`);
+      repo.#sources.set(basename(root, extname(root)), { file: root });
     } else if (!(await isDir(root))) {
       throw new FerryError('MODEL_LOAD_FAILED', `${root} does not exist: give a model repository folder, a model folder or an .onnx file`);
     } else if (await isModelDir(root)) {

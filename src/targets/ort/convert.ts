@@ -18,7 +18,6 @@ import { encodeModel } from '../../onnx/io/save.js';
 import type { InputShape } from '../../onnx/simplify.js';
 import { fixInputShapes } from '../../onnx/simplify.js';
 import type { Datatype } from '../../tensors/dtype.js';
-import { dataTypeInfo } from '../../onnx/ir/data-type.js';
 import type { NamedTensors } from '../../compare/inputs.js';
 import { randomInputs } from '../../compare/inputs.js';
 import type { OutputStats } from '../../compare/metrics.js';
@@ -87,7 +86,8 @@ export async function convertToOrt(input: string, out: string, options: OrtConve
       await rm(tmpConfig, { force: true });
       throw new FerryError('ONNX_WRITE_FAILED', `cannot write ${output}: ${(err as Error).message}`, { cause: err });
     }
-    const operators = [...requiredOperators(optimized)].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([domain, v]) => ({ domain, opset: v.opset, ops: [...v.ops].sort() }));
+    const operators = [...requiredOperators(optimized)].sort((a, b) => (a[0] < b[0] ? -1 : 1))
+      .flatMap(([domain, byOpset]) => [...byOpset].sort((a, b) => a[0] - b[0]).map(([opset, ops]) => ({ domain, opset, ops: [...ops].sort() })));
     let parity: OrtParity | undefined;
     if (options.verify !== false) {
       progress(`checking ${basename(output)} against ${basename(input)}`);
@@ -149,5 +149,5 @@ async function checkOrt(source: string | Uint8Array, ortPath: string, count: num
 
 function ortToV2(type: string): Datatype | undefined {
   const map: Record<string, Datatype> = { float32: 'FP32', float16: 'FP16', int64: 'INT64', int32: 'INT32', int8: 'INT8', uint8: 'UINT8', bool: 'BOOL', float64: 'FP64' };
-  return map[type] ?? (dataTypeInfo(1)?.v2 as Datatype | undefined);
+  return map[type];
 }
