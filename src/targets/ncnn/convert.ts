@@ -1,6 +1,7 @@
 /**
  * `ferry convert MODEL.onnx --to ncnn -o OUT`: builds the net, stores weights as asked (fp32,
- * fp16, or int8 after calibration), writes OUT.param and OUT.bin (and OUT.table for int8) under
+ * fp16, or int8 after calibration), writes OUT.param and OUT.bin (OUT.table for int8, and
+ * OUT.io.json: the ONNX names and dims of the input and output blobs) under
  * temporary names renamed into place only when all are written, then checks the written model
  * in the real ncnn runtime against ONNX Runtime.
  *
@@ -56,6 +57,16 @@ export interface NcnnConvertReport {
   readonly ms: number;
 }
 
+/** Where the I/O manifest of OUT.param is: OUT.io.json (ONNX names and dims of the blobs, for `ferry compare`). */
+export function ioManifestPath(param: string): string {
+  return `${outputBase(param)}.io.json`;
+}
+
+/** The manifest: each graph input and output, its blob, its ONNX dims and its ncnn dims. */
+export function ioManifest(inputs: readonly BlobBinding[], outputs: readonly BlobBinding[]): { inputs: BlobBinding[]; outputs: BlobBinding[] } {
+  return { inputs: [...inputs], outputs: [...outputs] };
+}
+
 /** OUT without a .param / .bin suffix. */
 export function outputBase(out: string): string {
   return out.replace(/\.(param|bin)$/, '');
@@ -80,8 +91,9 @@ export async function convertToNcnn(input: string, out: string, options: NcnnCon
   const storage: WeightStorage = options.fp16 ? 'fp16' : 'fp32';
   const param = writeParam(net);
   const bin = writeBin(net, storage);
-  const files = { param: `${base}.param`, bin: `${base}.bin`, ...(table !== undefined && { table: `${base}.table` }) };
-  await writeAll(files, { param, bin, ...(table !== undefined && { table }) });
+  const io = `${JSON.stringify(ioManifest(built.inputs, built.outputs), null, 2)}\n`;
+  const files = { param: `${base}.param`, bin: `${base}.bin`, io: ioManifestPath(`${base}.param`), ...(table !== undefined && { table: `${base}.table` }) };
+  await writeAll(files, { param, bin, io, ...(table !== undefined && { table }) });
   progress(`wrote ${files.param} (${net.layers.length} layers) and ${files.bin} (${bin.byteLength} bytes)`);
   const counts = new Map<string, number>();
   for (const l of net.layers) counts.set(l.type, (counts.get(l.type) ?? 0) + 1);
