@@ -13,7 +13,7 @@ export type { ModelConfig, ImageConfig, ConfigOverrides } from './repository/con
 export { DynamicBatcher } from './batching/dynamic-batcher.js';
 export type { BatcherOptions, Job } from './batching/dynamic-batcher.js';
 export type { Engine, EngineOptions, EngineMetadata, EngineResult } from './engines/engine.js';
-export { OnnxRuntimeEngine } from './engines/onnxruntime.js';
+export { OnnxRuntimeEngine } from './engines/onnxruntime/engine.js';
 export { createEngine, registerEngine } from './engines/registry.js';
 export { ERRORS, FerryError } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -12,8 +12,8 @@
 import { Http1Connection, encodeRequest } from './http1.js';
 import type { RequestSpec } from './payload.js';
 import { seededRandom } from './payload.js';
-import { LatencyRecorder } from './stats.js';
-import type { LatencySummary } from './stats.js';
+import { LatencyRecorder } from '../measure/latency.js';
+import type { LatencySummary } from '../measure/latency.js';
 
 export type LoadStep =
   | { readonly kind: 'concurrency'; readonly concurrency: number }

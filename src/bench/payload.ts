@@ -4,7 +4,7 @@
  * multipart /predict. Tensor data is random but seeded, shaped from the model's v2 metadata.
  */
 import type { Datatype, TypedArray } from '../tensors/dtype.js';
-import { seededRandom } from '../tensors/random.js';
+import { randomTensor, seededRandom } from '../tensors/random.js';
 import { DATATYPES, isDatatype, toHalfBits } from '../tensors/dtype.js';
 
 export type Protocol = 'json' | 'binary' | 'image' | 'predict';
@@ -19,7 +19,7 @@ export interface RequestSpec {
   readonly inferences: number;
 }
 
-export { seededRandom } from '../tensors/random.js';
+export { randomTensor, seededRandom } from '../tensors/random.js';
 
 /** The parts of GET /v2/models/{m} (and max_batch_size from .../config) that shape a request. */
 export interface ModelShapeInfo {
@@ -67,21 +67,6 @@ export function planInputs(info: ModelShapeInfo, batch: number, shapes: Readonly
 
 function elements(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
-}
-
-/** Random elements for a datatype: floats in [0, 1), integers in 0..9, booleans 0/1, FP16 as half bits. */
-export function randomTensor(datatype: Datatype, count: number, random: () => number): TypedArray {
-  const info = DATATYPES[datatype];
-  const data = new info.array(new ArrayBuffer(count * info.bytes), 0, count);
-  for (let i = 0; i < count; i++) {
-    const r = random();
-    if (datatype === 'FP32' || datatype === 'FP64') (data as Float32Array)[i] = r;
-    else if (datatype === 'FP16') (data as Uint16Array)[i] = toHalfBits(r);
-    else if (datatype === 'BOOL') (data as Uint8Array)[i] = r < 0.5 ? 0 : 1;
-    else if (info.big) (data as BigInt64Array)[i] = BigInt(Math.floor(r * 10));
-    else (data as Int32Array)[i] = Math.floor(r * 10);
-  }
-  return data;
 }
 
 function jsonData(datatype: Datatype, data: TypedArray): unknown[] {

@@ -3,24 +3,9 @@
  * line on stderr (rewritten in place on a terminal, an occasional plain line otherwise).
  */
 import type { LoadResult, LoadProgress, LoadStep } from './load.js';
-import type { EngineBenchReport } from './engine-bench.js';
-import { summaryJson } from './stats.js';
-
-/** Formats rows under headers; numeric-looking cells are right-aligned. */
-export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const numeric = (s: string) => /^[-+]?[\d.,]+[%x]?$|^-$/.test(s);
-  const line = (cells: readonly string[]) => cells
-    .map((c, i) => (numeric(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-    .join('  ')
-    .trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** A number with `digits` decimals; "-" for NaN. */
-export function fmt(n: number, digits = 1): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : '-';
-}
+import type { EngineBenchReport } from '../measure/engine-bench.js';
+import { summaryJson } from '../measure/latency.js';
+import { fmt, table } from '../report/table.js';
 
 export function stepLabel(step: LoadStep): string {
   return step.kind === 'concurrency' ? `c=${step.concurrency}` : `${step.rate}/s ${step.arrivals}`;
@@ -54,45 +39,6 @@ export function engineTable(report: EngineBenchReport): string {
     + `\nbest: batch ${report.best.batch}, ${fmt(report.best.inferencesPerS)} inferences/s (intra-op threads ${report.intraOpThreads})\n`;
 }
 
-/** The progress line on stderr. */
-export class Progress {
-  readonly #stream: NodeJS.WriteStream;
-  readonly #tty: boolean;
-  readonly #everyMs: number;
-  #last = 0;
-  #dirty = false;
-
-  /** @param everyMs on a non-terminal, least time between two lines. @defaultValue 5000 */
-  constructor(stream: NodeJS.WriteStream = process.stderr, everyMs = 5000) {
-    this.#stream = stream;
-    this.#tty = stream.isTTY === true;
-    this.#everyMs = everyMs;
-  }
-
-  update(text: string): void {
-    if (this.#tty) {
-      this.#stream.write(`\r\x1b[2K${text}`);
-      this.#dirty = true;
-      return;
-    }
-    const now = Date.now();
-    if (now - this.#last < this.#everyMs) return;
-    this.#last = now;
-    this.#stream.write(`${text}\n`);
-  }
-
-  /** Clears the line (terminal) before a result is printed. */
-  done(): void {
-    if (this.#tty && this.#dirty) this.#stream.write('\r\x1b[2K');
-    this.#dirty = false;
-    this.#last = 0;
-  }
-
-  load(p: LoadProgress): void {
-    this.update(`${stepLabel(p.step)}  ${p.phase} ${p.elapsedS.toFixed(0)}/${p.totalS.toFixed(0)} s  ${p.ok} ok  ${p.errors} errors  ${p.recentRate.toFixed(0)} req/s`);
-  }
-}
-
 /** A load step's result for `--json`: latencies rounded to µs, NaN as null. */
 export function loadResultJson(r: LoadResult): Record<string, unknown> {
   return {
@@ -123,4 +69,9 @@ function round(n: number, digits: number): number | null {
   if (!Number.isFinite(n)) return null;
   const f = 10 ** digits;
   return Math.round(n * f) / f;
+}
+
+/** The load generator's progress line. */
+export function loadProgressText(p: LoadProgress): string {
+  return `${stepLabel(p.step)}  ${p.phase} ${p.elapsedS.toFixed(0)}/${p.totalS.toFixed(0)} s  ${p.ok} ok  ${p.errors} errors  ${p.recentRate.toFixed(0)} req/s`;
 }

@@ -9,8 +9,9 @@ import { PROTOCOLS, parseShapes } from '../bench/payload.js';
 import type { LoadResult, LoadStep } from '../bench/load.js';
 import { runLoadStep } from '../bench/load.js';
 import { TargetError, buildRequests, probe } from '../bench/target.js';
-import { benchEngine } from '../bench/engine-bench.js';
-import { Progress, engineReportJson, engineTable, loadResultJson, loadTable, stepLabel } from '../bench/report.js';
+import { benchEngine } from '../measure/engine-bench.js';
+import { engineReportJson, engineTable, loadProgressText, loadResultJson, loadTable, stepLabel } from '../bench/report.js';
+import { Progress } from '../report/progress.js';
 
 export const benchHelp = `Usage: ferry bench URL --model NAME [options]     load-test a server
        ferry bench --engine MODEL.onnx [options]    measure a model in process
@@ -149,7 +150,7 @@ export async function bench(argv: string[]): Promise<number> {
   for (const step of steps) {
     const r = await runLoadStep(step, {
       url, requests, durationS, warmupS, timeoutMs, maxInflight, seed, backoffMs,
-      onProgress: (p) => progress.load(p),
+      onProgress: (p) => progress.update(loadProgressText(p)),
     });
     progress.done();
     if (!values.json) process.stderr.write(`${stepLabel(step)}: ${r.ok} ok, ${r.requestsPerS.toFixed(1)} req/s, p99 ${r.latency.p99.toFixed(2)} ms\n`);

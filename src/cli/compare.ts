@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { UsageError, intFlag, numFlag } from './args.js';
 import { resolveModelRef } from '../bridge/model-ref.js';
 import { compareModels } from '../compare/compare.js';
-import type { ShapeOverride } from '../compare/inputs.js';
-import { loadInputs, parseShapeOverrides } from '../compare/inputs.js';
+import type { ShapeOverride } from '../tensors/inputs.js';
+import { loadInputs, parseShapeOverrides } from '../tensors/inputs.js';
 import { compareJson, compareText } from '../compare/report.js';
 
 export const compareHelp = `Usage: ferry compare A B [options]

@@ -5,9 +5,9 @@
 import { parseArgs } from 'node:util';
 import { UsageError, intFlag, numFlag } from './args.js';
 import { resolveModelPath } from './inspect.js';
-import { parseShapeOverrides } from '../compare/inputs.js';
+import { parseShapeOverrides } from '../tensors/inputs.js';
 import type { InputShape } from '../onnx/simplify.js';
-import { Progress } from '../bench/report.js';
+import { Progress } from '../report/progress.js';
 import { convertToNcnn } from '../targets/ncnn/convert.js';
 import { ncnnJson, ncnnText, parityPasses } from '../targets/ncnn/report.js';
 import { supportedOps } from '../targets/ncnn/ops/registry.js';

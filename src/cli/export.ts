@@ -8,7 +8,7 @@ import { UsageError, intFlag } from './args.js';
 import type { ExportFormat, ExportMethod, ExportReport } from '../bridge/export.js';
 import { exportModel } from '../bridge/export.js';
 import { parseFactory } from '../bridge/model-ref.js';
-import { alignedTable, sci, shapeText } from '../compare/report.js';
+import { sci, shapeText, table } from '../report/table.js';
 
 export const exportHelp = `Usage: ferry export MODULE.py:FACTORY --input-shape DIMS [...] -o OUT [options]
 
@@ -106,7 +106,7 @@ export function exportText(r: ExportReport): string {
   const rows = r.parity.map((p) => [
     p.engine, p.inputs.map((i) => `${i.name}${shapeText(i.shape)}`).join(' '), p.output, sci(p.maxAbs), sci(p.maxRel), p.pass ? 'PASS' : 'FAIL',
   ]);
-  out.push(alignedTable(['engine', 'inputs', 'output', 'max abs', 'max rel', 'result'], rows).trimEnd());
+  out.push(table(['engine', 'inputs', 'output', 'max abs', 'max rel', 'result'], rows).trimEnd());
   for (const p of r.parity) if (p.note) out.push(`note: ${p.output} (${p.case}): ${p.note}`);
   const asGiven = r.parity.filter((p) => p.case === 'as given');
   if (asGiven.length > 0 && asGiven.every((p) => p.pass) && r.parity.some((p) => !p.pass)) {

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, intFlag } from './args.js';
-import { table } from '../bench/report.js';
+import { table } from '../report/table.js';
 import { loadModel } from '../onnx/io/load.js';
 import { formatBytes } from '../onnx/io/serialize.js';
 import type { ModelSummary, ValueSummary } from '../onnx/summary.js';

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-/** `ferry`: the command line. One file per command; this one only dispatches. */
-import { UsageError } from './args.js';
+/**
+ * `ferry`: the command line. One file per command; this one only dispatches, and turns every
+ * failure into one line with a stable code and exit status 1 (`--verbose` or FERRY_DEBUG=1 adds
+ * the stack and causes, for bug reports).
+ */
+import { UsageError, closest, usageMessage } from './args.js';
 import { isFerryError } from '../errors.js';
 import { VERSION } from '../version.js';
 
@@ -25,10 +29,21 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
-  return `ferry ${VERSION}: take a PyTorch-trained model to production.\n\nUsage: ferry <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun \`ferry <command> --help\` for a command's options.\n`;
+  return `ferry ${VERSION}: take a PyTorch-trained model to production.\n\nUsage: ferry <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun \`ferry <command> --help\` for a command's options; --verbose (or FERRY_DEBUG=1) shows the stack of a failure.\n`;
+}
+
+/** The stack and the chain of causes, for --verbose. */
+function details(err: unknown): string {
+  const out: string[] = [];
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    out.push(depth === 0 ? String((e as Error).stack ?? e) : `caused by: ${String((e as Error).stack ?? e)}`);
+  }
+  return `${out.join('\n')}\n`;
 }
 
 async function main(argv: string[]): Promise<number> {
+  const verbose = argv.includes('--verbose') || /^(1|true|yes)$/i.test(process.env.FERRY_DEBUG ?? '');
+  argv = argv.filter((a) => a !== '--verbose');
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
@@ -40,22 +55,22 @@ async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (!entry) {
-    process.stderr.write(`ferry: unknown command "${name}"\n\n${usage()}`);
-    return 2;
+    const guess = closest(name, Object.keys(COMMANDS));
+    process.stderr.write(`ferry: unknown command "${name}"${guess ? `; did you mean "${guess}"?` : ''} (ferry --help lists the commands) [BAD_FLAG]\n`);
+    return 1;
   }
   const command = await entry.load();
   try {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`ferry ${name}: ${(err as Error).message}\n\n${command.help}`);
-      return 2;
-    }
-    if (isFerryError(err)) {
+      process.stderr.write(`ferry ${name}: ${usageMessage(err as Error, name, command.help)} [BAD_FLAG]\n`);
+    } else if (isFerryError(err)) {
       process.stderr.write(`ferry ${name}: ${err.message} [${err.code}]\n`);
-      return 1;
+    } else {
+      process.stderr.write(`ferry ${name}: internal error: ${(err as Error).message ?? String(err)} [INTERNAL]${verbose ? '' : ' (run with --verbose for the stack, and please report it)'}\n`);
     }
-    process.stderr.write(`ferry ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    if (verbose) process.stderr.write(details(err));
     return 1;
   }
 }

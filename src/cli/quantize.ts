@@ -6,9 +6,9 @@
 import { parseArgs } from 'node:util';
 import { UsageError, intFlag, listFlag, numFlag } from './args.js';
 import { resolveModelPath } from './inspect.js';
-import { parseShapeOverrides } from '../compare/inputs.js';
-import type { ShapeOverride } from '../compare/inputs.js';
-import { Progress } from '../bench/report.js';
+import { parseShapeOverrides } from '../tensors/inputs.js';
+import type { ShapeOverride } from '../tensors/inputs.js';
+import { Progress } from '../report/progress.js';
 import { CALIBRATION_METHODS } from '../quantize/histogram.js';
 import type { CalibrationMethod } from '../quantize/histogram.js';
 import { DEFAULT_FP16_BLOCK_OPS } from '../quantize/float16.js';

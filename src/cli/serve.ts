@@ -27,7 +27,10 @@ Options (flags override every model's config):
                            its turn, slowing clients that retry without backing off
                            (default 5000; 0 = never wait)
   --default-model NAME     model behind /image and /predict when several are served
+  --strict                 exit when any model fails to load (default: a model that fails is
+                           UNAVAILABLE with its reason and the others serve; exit only when none loads)
   --log-level LEVEL        trace, debug, info, warn, error or silent (default info)
+  --verbose                with a failure, print its stack and causes (also FERRY_DEBUG=1)
 `;
 
 export async function serve(argv: string[]): Promise<number> {
@@ -39,7 +42,7 @@ export async function serve(argv: string[]): Promise<number> {
       'max-batch-size': { type: 'string' }, 'max-queue-delay-ms': { type: 'string' }, 'max-queue-size': { type: 'string' },
       instances: { type: 'string' }, threads: { type: 'string' }, providers: { type: 'string' },
       'max-body-bytes': { type: 'string' }, 'max-image-pixels': { type: 'string' }, 'max-refusal-rate': { type: 'string' },
-      'default-model': { type: 'string' }, 'log-level': { type: 'string' },
+      'default-model': { type: 'string' }, 'log-level': { type: 'string' }, strict: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -47,17 +50,22 @@ export async function serve(argv: string[]): Promise<number> {
     process.stdout.write(serveHelp);
     return 0;
   }
+  const threads = intFlag(values.threads, 'threads');
+  const providers = listFlag(values.providers);
+  const parameters = {
+    ...(threads !== undefined && { intra_op_threads: threads }),
+    ...(providers !== undefined && { execution_providers: providers }),
+  };
   const overrides = {
     maxBatchSize: intFlag(values['max-batch-size'], 'max-batch-size'),
     maxQueueDelayMs: numFlag(values['max-queue-delay-ms'], 'max-queue-delay-ms'),
     maxQueueSize: intFlag(values['max-queue-size'], 'max-queue-size'),
     instances: intFlag(values.instances, 'instances', 1),
-    intraOpThreads: intFlag(values.threads, 'threads'),
-    executionProviders: listFlag(values.providers),
+    parameters: Object.keys(parameters).length ? parameters : undefined,
   };
   const server = await startServer({
     modelPath: positionals[0] ?? DEFAULT_MODEL_PATH,
-    port: intFlag(values.port, 'port') ?? 8000,
+    port: intFlag(values.port, 'port', 0, 65535) ?? 8000,
     host: values.host ?? '127.0.0.1',
     overrides: Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
     ...(values['max-body-bytes'] !== undefined && { maxBodyBytes: intFlag(values['max-body-bytes'], 'max-body-bytes', 1) }),
@@ -65,6 +73,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(values['max-refusal-rate'] !== undefined && { maxRefusalRate: intFlag(values['max-refusal-rate'], 'max-refusal-rate', 0) }),
     ...(values['default-model'] !== undefined && { defaultModel: values['default-model'] }),
     logLevel: values['log-level'] ?? 'info',
+    strict: values.strict ?? false,
   });
   const log = server.app.log;
   log.info({ url: server.url, models: server.repository.ready() }, `ferry serving on ${server.url}`);

@@ -6,9 +6,9 @@
 import { parseArgs } from 'node:util';
 import { UsageError, intFlag, listFlag, numFlag } from './args.js';
 import { resolveModelPath } from './inspect.js';
-import { parseShapeOverrides } from '../compare/inputs.js';
-import { alignedTable, sci } from '../compare/report.js';
-import { meanAbs } from '../compare/metrics.js';
+import { parseShapeOverrides } from '../tensors/inputs.js';
+import { sci, table } from '../report/table.js';
+import { meanAbs } from '../tensors/metrics.js';
 import { FerryError } from '../errors.js';
 import { formatBytes } from '../onnx/io/serialize.js';
 import { PASSES } from '../onnx/passes/registry.js';
@@ -93,18 +93,18 @@ export function simplifyText(r: SimplifyFileReport): string {
   const s = r.simplify;
   out.push(`${r.written ? 'simplified' : 'NOT written:'} ${r.input} -> ${r.output} in ${(r.timings.totalMs / 1000).toFixed(2)} s (passes ${(r.timings.passesMs / 1000).toFixed(2)} s, ${s.rounds} round${s.rounds === 1 ? '' : 's'}${s.converged ? '' : ', stopped before a fixed point'}; check ${(r.timings.checkMs / 1000).toFixed(2)} s)`);
   out.push('');
-  out.push(alignedTable(['', 'nodes', 'initializers', 'bytes'], [
+  out.push(table(['', 'nodes', 'initializers', 'bytes'], [
     ['before', int(r.before.nodes), int(r.before.initializers), formatBytes(r.before.bytes)],
     ['after', int(r.after.nodes), int(r.after.initializers), formatBytes(r.after.bytes)],
   ]).trimEnd());
   out.push('');
-  out.push(alignedTable(['pass', 'runs', 'changes', 'nodes removed', 'ms'], s.passes.map((p) => [
+  out.push(table(['pass', 'runs', 'changes', 'nodes removed', 'ms'], s.passes.map((p) => [
     p.name, String(p.runs), int(p.changes), int(p.nodesRemoved), p.ms.toFixed(1),
   ])).trimEnd());
   out.push('');
   const c = r.check;
   out.push(`check: ${c.trials} random input set(s) (${c.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(', ')}, seed ${c.seed}), |simplified - original| <= ${c.atol} + ${c.rtol} * |original|`);
-  out.push(alignedTable(['output', 'shape', 'max abs', 'mean abs', 'max rel', 'mismatched', 'result'], c.outputs.map((o) => [
+  out.push(table(['output', 'shape', 'max abs', 'mean abs', 'max rel', 'mismatched', 'result'], c.outputs.map((o) => [
     o.name, `[${o.shape.join(',')}]`, sci(o.stats.maxAbs), sci(meanAbs(o.stats)), sci(o.stats.maxRel), `${o.stats.mismatched}/${o.stats.elements}`, o.stats.pass ? 'PASS' : 'FAIL',
   ])).trimEnd());
   for (const o of c.outputs) if (o.stats.note) out.push(`note: ${o.name}: ${o.stats.note}`);

@@ -10,7 +10,7 @@ import { FerryError } from '../errors.js';
 import type { BlobBinding } from '../targets/ncnn/build.js';
 import { ioManifestPath, outputBase } from '../targets/ncnn/convert.js';
 import { findNcnnPython, runNcnn } from '../targets/ncnn/runtime.js';
-import type { DeclaredInput, NamedTensors } from './inputs.js';
+import type { DeclaredInput, NamedTensors } from '../tensors/inputs.js';
 import type { ModelRunner, RunReport } from './runners.js';
 
 export class NcnnRunner implements ModelRunner {

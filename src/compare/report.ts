@@ -1,31 +1,9 @@
 /** Text and JSON forms of a compare report (also the parity table of `ferry export`). */
 import type { CompareReport } from './compare.js';
-import { meanAbs } from './metrics.js';
-import { numpyName } from './inputs.js';
-import type { OutputStats } from './metrics.js';
-
-/** Aligned columns; cells that look numeric are right-aligned. */
-export function alignedTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, indent = ''): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const numeric = (s: string): boolean => /^[-+]?(\d[\d.]*(e[-+]?\d+)?|inf|-)(\/\d+)?%?$/i.test(s);
-  const line = (cells: readonly string[]): string => indent + cells
-    .map((c, i) => (numeric(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-    .join('  ')
-    .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** An error magnitude: 0, 3 significant digits in exponent form, or "-" for NaN. */
-export function sci(n: number | null | undefined): string {
-  if (n === null || n === undefined || Number.isNaN(n)) return '-';
-  if (n === 0) return '0';
-  if (!Number.isFinite(n)) return 'inf';
-  return n.toExponential(2);
-}
-
-export function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(',')}]`;
-}
+import { sci, shapeText, table } from '../report/table.js';
+import { meanAbs } from '../tensors/metrics.js';
+import { numpyName } from '../tensors/inputs.js';
+import type { OutputStats } from '../tensors/metrics.js';
 
 function top1Cell(s: OutputStats): string {
   return s.top1 ? `${s.top1.agree}/${s.top1.rows}` : '-';
@@ -44,7 +22,7 @@ export function compareText(r: CompareReport): string {
     sci(o.stats.maxRel), Number.isNaN(o.stats.cosine) ? '-' : o.stats.cosine.toFixed(6), top1Cell(o.stats),
     `${o.stats.mismatched}/${o.stats.elements}`, o.stats.pass ? 'PASS' : 'FAIL',
   ]);
-  out.push(alignedTable(['output', 'shape', 'max abs', 'mean abs', 'max rel', 'cosine', 'top-1', 'mismatched', 'result'], rows).trimEnd());
+  out.push(table(['output', 'shape', 'max abs', 'mean abs', 'max rel', 'cosine', 'top-1', 'mismatched', 'result'], rows).trimEnd());
   for (const o of r.outputs) if (o.stats.note) out.push(`note: ${o.name}: ${o.stats.note}`);
   for (const n of r.notes) out.push(`note: ${n}`);
   const failed = r.outputs.filter((o) => !o.stats.pass).length;

@@ -11,11 +11,12 @@ import type { ModelRef } from '../bridge/model-ref.js';
 import { kindLabel } from '../bridge/model-ref.js';
 import type { FoundPython } from '../bridge/python.js';
 import { runBridge } from '../bridge/bridge.js';
-import { DATATYPES, fromOrtType } from '../tensors/dtype.js';
+import { fromOrtType } from '../tensors/dtype.js';
+import { fromOrtTensor, ortVersion, toOrtTensor } from '../engines/onnxruntime/tensors.js';
 import type { Tensor } from '../tensors/tensor.js';
 import { readNpz, writeNpz } from '../tensors/npy.js';
 import { FerryError } from '../errors.js';
-import type { DeclaredInput, NamedTensors } from './inputs.js';
+import type { DeclaredInput, NamedTensors } from '../tensors/inputs.js';
 
 export interface RunReport {
   /** Outputs of each trial, in the model's output order. */
@@ -34,16 +35,6 @@ export interface ModelRunner {
   close(): Promise<void>;
 }
 
-export function toOrtTensor(t: Tensor): ort.Tensor {
-  return new ort.Tensor(DATATYPES[t.datatype].ort as 'float32', t.data as Float32Array, [...t.shape]);
-}
-
-export function fromOrtTensor(name: string, t: ort.Tensor): Tensor {
-  const info = fromOrtType(t.type);
-  if (!info) throw new FerryError('INFERENCE_FAILED', `output "${name}" has type ${t.type}, which ferry does not compare`);
-  return { datatype: info.v2, shape: [...t.dims], data: t.data as Float32Array };
-}
-
 export class OnnxRunner implements ModelRunner {
   readonly ref: ModelRef;
   readonly engine: string;
@@ -53,7 +44,7 @@ export class OnnxRunner implements ModelRunner {
   private constructor(ref: ModelRef, session: ort.InferenceSession) {
     this.ref = ref;
     this.#session = session;
-    this.engine = `ONNX (onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common})`;
+    this.engine = `ONNX (${ortVersion()})`;
     this.declared = session.inputMetadata.map((m) => {
       if (!m.isTensor) throw new FerryError('MODEL_LOAD_FAILED', `${ref.text}: input "${m.name}" is not a tensor`);
       const info = fromOrtType(m.type);

@@ -1,22 +1,61 @@
-/** Engines by backend name. The batcher and server never know which one runs. */
-import type { Engine, EngineFactory, EngineOptions } from './engine.js';
-import { OnnxRuntimeEngine } from './onnxruntime.js';
+/**
+ * Engines by backend name, Triton platform name and file extension. Adding an engine is one folder
+ * under engines/ and one line here; the batcher, repository and server never know which one runs.
+ */
+import { extname } from 'node:path';
+import type { Engine, EngineDescriptor, EngineOptions } from './engine.js';
+import { onnxRuntime } from './onnxruntime/descriptor.js';
 import { FerryError } from '../errors.js';
 
-const FACTORIES = new Map<string, EngineFactory>([
-  ['onnxruntime', (o) => OnnxRuntimeEngine.create(o)],
+const ENGINES = new Map<string, EngineDescriptor>([
+  [onnxRuntime.backend, onnxRuntime],
 ]);
 
 export function backends(): string[] {
-  return [...FACTORIES.keys()];
+  return [...ENGINES.keys()];
 }
 
-export function registerEngine(backend: string, factory: EngineFactory): void {
-  FACTORIES.set(backend, factory);
+export function registerEngine(descriptor: EngineDescriptor): void {
+  ENGINES.set(descriptor.backend, descriptor);
 }
 
-export function createEngine(backend: string, options: EngineOptions): Promise<Engine> {
-  const factory = FACTORIES.get(backend);
-  if (!factory) throw new FerryError('ENGINE_UNAVAILABLE', `backend "${backend}" is unknown; available: ${backends().join(', ')}`);
-  return factory(options);
+/** The engine for a config's `backend:` or `platform:` name; undefined if none. */
+export function findEngine(name: string): EngineDescriptor | undefined {
+  return ENGINES.get(name) ?? [...ENGINES.values()].find((d) => d.platforms.includes(name));
+}
+
+/** Every engine's config names (backends and Triton platforms). */
+export function engineNames(): string[] {
+  return [...ENGINES.values()].flatMap((d) => [d.backend, ...d.platforms]);
+}
+
+/** The engine that loads a file of this name, by extension; undefined if none. */
+export function engineForFile(file: string): EngineDescriptor | undefined {
+  const ext = extname(file).toLowerCase();
+  return [...ENGINES.values()].find((d) => d.extensions.includes(ext));
+}
+
+/** Model file extensions some engine loads. */
+export function modelExtensions(): string[] {
+  return [...ENGINES.values()].flatMap((d) => d.extensions);
+}
+
+export function engineDescriptor(backend: string): EngineDescriptor {
+  const d = findEngine(backend);
+  if (!d) throw new FerryError('ENGINE_UNAVAILABLE', `backend "${backend}" is unknown; available: ${backends().join(', ')}`);
+  return d;
+}
+
+export async function createEngine(backend: string, options: EngineOptions): Promise<Engine> {
+  const d = engineDescriptor(backend);
+  const why = d.unavailable();
+  if (why) throw new FerryError('ENGINE_UNAVAILABLE', why);
+  try {
+    return await d.create(options);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MODEL_LOAD_FAILED' || !d.diagnose) throw err;
+    const diagnosis = await d.diagnose(options.modelPath).catch(() => undefined);
+    if (!diagnosis) throw err;
+    throw new FerryError('MODEL_LOAD_FAILED', `${options.modelPath} cannot be served: ${diagnosis}`, { cause: err });
+  }
 }

@@ -14,7 +14,7 @@ import { DATATYPES } from '../tensors/dtype.js';
 import type { Tensor } from '../tensors/tensor.js';
 import { allocate, viewElements } from '../tensors/tensor.js';
 import { readNpy, readNpz } from '../tensors/npy.js';
-import type { NamedTensors } from '../compare/inputs.js';
+import type { NamedTensors } from '../tensors/inputs.js';
 import type { ImageConfig, ModelConfig } from '../repository/config.js';
 import { parseModelConfig } from '../repository/config.js';
 import { decodeImage, imageSource } from '../preprocess/image.js';

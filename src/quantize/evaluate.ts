@@ -4,11 +4,11 @@
  * and in-process throughput (bench/engine-bench) measured alternately to share the machine's noise.
  */
 import type ort from 'onnxruntime-node';
-import type { NamedTensors } from '../compare/inputs.js';
-import type { OutputStats } from '../compare/metrics.js';
-import { compareTensors, mergeStats, toFloat64 } from '../compare/metrics.js';
-import { fromOrtTensor } from '../compare/runners.js';
-import { benchEngine } from '../bench/engine-bench.js';
+import type { NamedTensors } from '../tensors/inputs.js';
+import type { OutputStats } from '../tensors/metrics.js';
+import { compareTensors, mergeStats, toFloat64 } from '../tensors/metrics.js';
+import { fromOrtTensor } from '../engines/onnxruntime/tensors.js';
+import { benchEngine } from '../measure/engine-bench.js';
 import type { Dataset } from './data.js';
 import { feedsFor, openSession, runDataset } from './session.js';
 import { FerryError } from '../errors.js';

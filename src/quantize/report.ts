@@ -1,5 +1,5 @@
 /** The quantization report as text (for people) and as JSON (`--json`, NaN as null). */
-import { alignedTable, sci } from '../compare/report.js';
+import { sci, table } from '../report/table.js';
 import { formatBytes } from '../onnx/io/serialize.js';
 import type { QuantizeReport } from './quantize.js';
 import { isIntegerOp } from './fusion.js';
@@ -38,7 +38,7 @@ export function quantizeText(r: QuantizeReport): string {
   if (r.throughput?.length) {
     out.push('');
     out.push('throughput, in process on onnxruntime-node (inferences/s, best of alternating timed loops):');
-    out.push(alignedTable(['batch', 'float', conv, 'speedup'], r.throughput.map((t) => [String(t.batch), t.before.toFixed(1), t.after.toFixed(1), `${t.speedup.toFixed(2)}x`])).trimEnd());
+    out.push(table(['batch', 'float', conv, 'speedup'], r.throughput.map((t) => [String(t.batch), t.before.toFixed(1), t.after.toFixed(1), `${t.speedup.toFixed(2)}x`])).trimEnd());
   }
   if (r.accuracy) {
     out.push('');
@@ -47,7 +47,7 @@ export function quantizeText(r: QuantizeReport): string {
   if (r.agreement) {
     out.push('');
     out.push(`agreement with float on ${r.agreement.data}:`);
-    out.push(alignedTable(['output', 'cosine', 'top-1 agreement', 'max abs', 'mean abs'], r.agreement.outputs.map((o) => [
+    out.push(table(['output', 'cosine', 'top-1 agreement', 'max abs', 'mean abs'], r.agreement.outputs.map((o) => [
       o.name, o.cosine.toFixed(5), o.top1Agreement === undefined ? '-' : pct(o.top1Agreement), sci(o.maxAbs), sci(o.meanAbs),
     ])).trimEnd());
   }

@@ -12,7 +12,7 @@ import type ort from 'onnxruntime-node';
 import type { Model } from '../onnx/ir/model.js';
 import { ValueInfo } from '../onnx/ir/value-info.js';
 import { encodeModel } from '../onnx/io/save.js';
-import { toOrtTensor } from '../compare/runners.js';
+import { toOrtTensor } from '../engines/onnxruntime/tensors.js';
 import type { Dataset } from './data.js';
 import type { QuantType, Range } from './qparams.js';
 import { activationParams, qmax, qmin, roundHalfEven } from './qparams.js';

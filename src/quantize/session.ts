@@ -5,9 +5,9 @@
 import ort from 'onnxruntime-node';
 import type { Model } from '../onnx/ir/model.js';
 import { dataTypeInfo, dataTypeName } from '../onnx/ir/data-type.js';
-import { toOrtTensor } from '../compare/runners.js';
+import { toOrtTensor } from '../engines/onnxruntime/tensors.js';
 import { toHalfBits } from '../tensors/dtype.js';
-import type { NamedTensors } from '../compare/inputs.js';
+import type { NamedTensors } from '../tensors/inputs.js';
 import type { Dataset, ModelInput } from './data.js';
 import { FerryError } from '../errors.js';
 

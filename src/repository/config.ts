@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Datatype } from '../tensors/dtype.js';
 import { fromConfigType } from '../tensors/dtype.js';
 import { FerryError } from '../errors.js';
+import { engineNames, findEngine } from '../engines/registry.js';
 
 export interface IoConfig {
   readonly name: string;
@@ -54,7 +55,8 @@ export type VersionPolicy = { latest: number } | { all: true } | { specific: rea
 
 export interface ModelConfig {
   readonly name: string;
-  readonly backend: string;
+  /** Engine, by backend name (resolved from Triton's `platform:` too); undefined = chosen by the model file's extension. */
+  readonly backend?: string;
   /** Largest batch; 0 = the model takes no batch axis. Undefined = decide from the model (32 when its first axis is dynamic). */
   readonly maxBatchSize?: number;
   /** --max-batch-size: applies to the models that have a batch axis, leaves the others at 0. */
@@ -63,14 +65,11 @@ export interface ModelConfig {
   readonly outputs?: readonly IoConfig[];
   readonly batching: BatchingConfig;
   readonly instances: number;
-  readonly intraOpThreads?: number;
-  readonly interOpThreads?: number;
-  /** ONNX Runtime's intra-op threads spin while waiting for work (its default) or sleep. */
-  readonly allowSpinning?: boolean;
-  readonly executionProviders?: readonly string[];
+  /** Engine settings, read by the engine itself (each backend has its own; see its parameters.ts). @defaultValue {} */
+  readonly parameters: Readonly<Record<string, unknown>>;
   readonly versionPolicy: VersionPolicy;
-  /** Model file name inside each version folder. @defaultValue 'model.onnx' */
-  readonly defaultModelFilename: string;
+  /** Model file name inside each version folder. @defaultValue the backend's (model.onnx, model.pt) */
+  readonly defaultModelFilename?: string;
   readonly image?: ImageConfig;
   /** The file this came from, for messages; undefined for defaults. */
   readonly source?: string;
@@ -82,8 +81,8 @@ export interface ConfigOverrides {
   maxQueueDelayMs?: number;
   maxQueueSize?: number;
   instances?: number;
-  intraOpThreads?: number;
-  executionProviders?: string[];
+  /** Engine parameters set on every model (e.g. --threads is `intra_op_threads`). */
+  parameters?: Record<string, unknown>;
 }
 
 export const DEFAULT_BATCHING: BatchingConfig = {
@@ -105,10 +104,11 @@ class Reader {
     throw new FerryError('CONFIG_INVALID', `${this.file}: ${key} ${problem}`);
   }
 
-  object(v: unknown, key: string, allowed: readonly string[]): Obj {
+  /** A mapping whose keys are all in `allowed` (any keys when undefined). */
+  object(v: unknown, key: string, allowed: readonly string[] | undefined): Obj {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(key, `must be a mapping (got ${JSON.stringify(v)})`);
-    for (const k of Object.keys(v)) {
-      if (!allowed.includes(k)) this.fail(key ? `${key}.${k}` : k, `is not a known key (known: ${allowed.join(', ')})`);
+    for (const k of allowed ? Object.keys(v) : []) {
+      if (!allowed!.includes(k)) this.fail(key ? `${key}.${k}` : k, `is not a known key (known: ${allowed!.join(', ')})`);
     }
     return v as Obj;
   }
@@ -233,6 +233,22 @@ function readImage(r: Reader, v: unknown): ImageConfig {
   };
 }
 
+/** `backend:` or Triton's `platform:`, checked against the engines ferry has. */
+function readBackend(r: Reader, backend: unknown, platform: unknown): string | undefined {
+  const known = engineNames();
+  const pick = (v: unknown, key: string): string | undefined => {
+    if (v === undefined) return undefined;
+    const name = r.str(v, key);
+    const d = findEngine(name);
+    if (!d) r.fail(key, `is "${name}", which no engine of ferry's runs (known: ${known.join(', ')})`);
+    return d.backend;
+  };
+  const b = pick(backend, 'backend');
+  const p = pick(platform, 'platform');
+  if (b && p && b !== p) r.fail('platform', `is ${JSON.stringify(platform)} (backend ${p}) but backend is ${JSON.stringify(backend)}; give one`);
+  return b ?? p;
+}
+
 function readVersionPolicy(r: Reader, v: unknown): VersionPolicy {
   if (v === undefined) return { latest: 1 };
   const o = r.object(v, 'version_policy', ['latest', 'all', 'specific']);
@@ -252,7 +268,7 @@ export function parseModelConfig(raw: unknown, file: string, fallbackName: strin
   const o = r.object(raw ?? {}, '', TOP_KEYS);
   const name = r.str(o.name, 'name', fallbackName);
   if (name !== fallbackName) r.fail('name', `is "${name}" but the model folder is "${fallbackName}"; they must match`);
-  const backend = o.platform === 'onnxruntime_onnx' ? 'onnxruntime' : r.str(o.backend, 'backend', 'onnxruntime');
+  const backend = readBackend(r, o.backend, o.platform);
   let instances = 1;
   if (o.instance_group !== undefined) {
     const groups = Array.isArray(o.instance_group) ? o.instance_group : [o.instance_group];
@@ -262,24 +278,18 @@ export function parseModelConfig(raw: unknown, file: string, fallbackName: strin
       return sum + r.int(go.count, `instance_group[${i}].count`, 1, 1);
     }, 0);
   }
-  let engine: Obj = {};
-  if (o.parameters !== undefined) engine = r.object(o.parameters, 'parameters', ['intra_op_threads', 'inter_op_threads', 'allow_spinning', 'execution_providers']);
+  const parameters = o.parameters === undefined ? {} : r.object(o.parameters, 'parameters', undefined);
   return {
     name,
-    backend,
+    ...(backend && { backend }),
     ...(o.max_batch_size !== undefined && { maxBatchSize: r.int(o.max_batch_size, 'max_batch_size', 0) }),
     ...(o.input !== undefined && { inputs: readIo(r, o.input, 'input') }),
     ...(o.output !== undefined && { outputs: readIo(r, o.output, 'output') }),
     batching: readBatching(r, o.dynamic_batching),
     instances,
-    ...(engine.intra_op_threads !== undefined && { intraOpThreads: r.int(engine.intra_op_threads, 'parameters.intra_op_threads', 0) }),
-    ...(engine.inter_op_threads !== undefined && { interOpThreads: r.int(engine.inter_op_threads, 'parameters.inter_op_threads', 0) }),
-    ...(engine.allow_spinning !== undefined && { allowSpinning: r.bool(engine.allow_spinning, 'parameters.allow_spinning', true) }),
-    ...(engine.execution_providers !== undefined && {
-      executionProviders: r.list(engine.execution_providers, 'parameters.execution_providers').map((p, i) => r.str(p, `parameters.execution_providers[${i}]`)),
-    }),
+    parameters,
     versionPolicy: readVersionPolicy(r, o.version_policy),
-    defaultModelFilename: r.str(o.default_model_filename, 'default_model_filename', 'model.onnx'),
+    ...(o.default_model_filename !== undefined && { defaultModelFilename: r.str(o.default_model_filename, 'default_model_filename') }),
     ...(o.image !== undefined && { image: readImage(r, o.image) }),
     source: file,
   };
@@ -304,7 +314,7 @@ export async function readModelConfig(file: string, fallbackName: string): Promi
 
 /** The config a bare `model.onnx` gets. */
 export function defaultModelConfig(name: string): ModelConfig {
-  return { name, backend: 'onnxruntime', batching: DEFAULT_BATCHING, instances: 1, versionPolicy: { latest: 1 }, defaultModelFilename: 'model.onnx' };
+  return { name, batching: DEFAULT_BATCHING, instances: 1, parameters: {}, versionPolicy: { latest: 1 } };
 }
 
 /** Applies command-line overrides. */
@@ -313,8 +323,7 @@ export function applyOverrides(c: ModelConfig, o: ConfigOverrides): ModelConfig 
     ...c,
     ...(o.maxBatchSize !== undefined && { maxBatchSizeOverride: o.maxBatchSize }),
     ...(o.instances !== undefined && { instances: o.instances }),
-    ...(o.intraOpThreads !== undefined && { intraOpThreads: o.intraOpThreads }),
-    ...(o.executionProviders !== undefined && { executionProviders: o.executionProviders }),
+    ...(o.parameters !== undefined && { parameters: { ...c.parameters, ...o.parameters } }),
     batching: {
       ...c.batching,
       ...(o.maxQueueDelayMs !== undefined && { maxQueueDelayMs: o.maxQueueDelayMs }),

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Engine } from '../engines/engine.js';
+import { EngineRunError } from '../engines/engine.js';
 import type { ModelConfig } from './config.js';
 import type { InputSource } from '../tensors/source.js';
 import type { Tensor, TensorSpec } from '../tensors/tensor.js';
@@ -285,8 +286,7 @@ export class ModelVersion {
     try {
       result = await this.engine.run(feeds, wanted && [...wanted]);
     } catch (err) {
-      const released = (err as { released?: ArrayBuffer[] }).released;
-      if (released) this.#pool.give(released);
+      if (err instanceof EngineRunError) this.#pool.give(err.released);
       const fe = err instanceof FerryError ? err : new FerryError('INFERENCE_FAILED', `the engine failed: ${(err as Error).message}`, { cause: err });
       for (const e of entries) e.job.reject(fe);
       return;

@@ -10,7 +10,7 @@ import type { ConfigOverrides, ModelConfig } from './config.js';
 import { applyOverrides, defaultModelConfig, readModelConfig } from './config.js';
 import type { ModelObserver } from './model-version.js';
 import { ModelVersion } from './model-version.js';
-import { createEngine } from '../engines/registry.js';
+import { createEngine, engineDescriptor, engineForFile, modelExtensions } from '../engines/registry.js';
 import { FerryError } from '../errors.js';
 
 export type ModelState = 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
@@ -22,6 +22,8 @@ export interface RepositoryOptions {
   observer?: ModelObserver;
   /** Logs load events. */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Logs what a user should look at: a model that failed to load, a model that will not batch. */
+  warn?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 interface Source {
@@ -58,9 +60,15 @@ async function numericDirs(dir: string): Promise<number[]> {
   return entries.filter((e) => e.isDirectory() && /^[1-9]\d*$/.test(e.name)).map((e) => Number(e.name)).sort((a, b) => a - b);
 }
 
+/** `dir/model.<ext>` for the first extension some engine loads, if any. */
+async function findModelFile(dir: string): Promise<string | undefined> {
+  for (const ext of modelExtensions()) if (await isFile(join(dir, `model${ext}`))) return join(dir, `model${ext}`);
+  return undefined;
+}
+
 /** Is `dir` one model's folder (config file or version folders) rather than a repository? */
 async function isModelDir(dir: string): Promise<boolean> {
-  return (await configFile(dir)) !== undefined || (await numericDirs(dir)).length > 0 || (await isFile(join(dir, 'model.onnx')));
+  return (await configFile(dir)) !== undefined || (await numericDirs(dir)).length > 0 || (await findModelFile(dir)) !== undefined;
 }
 
 export class ModelRepository {
@@ -79,8 +87,7 @@ export class ModelRepository {
     const root = resolve(options.path);
     const repo = new ModelRepository(root, options);
     if (await isFile(root)) {
-      // .ort: ONNX Runtime's own format (ferry convert --to ort), which the same engine loads.
-      if (extname(root) !== '.onnx' && extname(root) !== '.ort') throw new FerryError('MODEL_LOAD_FAILED', `${root} is not an .onnx or .ort file or a model repository folder`);
+      if (!engineForFile(root)) throw new FerryError('MODEL_LOAD_FAILED', `${root} is not a model file ferry serves (${modelExtensions().join(', ')}) or a model repository folder`);
       repo.#sources.set(basename(root, extname(root)), { file: root });
     } else if (!(await isDir(root))) {
       throw new FerryError('MODEL_LOAD_FAILED', `${root} does not exist: give a model repository folder, a model folder or an .onnx file`);
@@ -88,7 +95,7 @@ export class ModelRepository {
       repo.#sources.set(basename(root), { dir: root });
     } else {
       await repo.#scan();
-      if (repo.#sources.size === 0) throw new FerryError('MODEL_LOAD_FAILED', `${root} holds no models: expected <model>/config.yaml and <model>/<version>/model.onnx`);
+      if (repo.#sources.size === 0) throw new FerryError('MODEL_LOAD_FAILED', `${root} holds no models: expected <model>/config.yaml and <model>/<version>/model.onnx (or ${modelExtensions().filter((e) => e !== '.onnx').map((e) => `model${e}`).join(', ')})`);
     }
     return repo;
   }
@@ -111,8 +118,23 @@ export class ModelRepository {
     return [...this.#models.entries()].filter(([, m]) => m.state === 'READY').map(([n]) => n).sort();
   }
 
-  async loadAll(): Promise<void> {
-    for (const name of this.#sources.keys()) await this.load(name);
+  /**
+   * Loads every model found. A model that fails is UNAVAILABLE with its reason (index, log) and the
+   * others still load (Triton's --exit-on-error=false); it throws when none loads, or at the first
+   * failure with `strict`.
+   */
+  async loadAll(options: { strict?: boolean } = {}): Promise<void> {
+    let first: unknown;
+    for (const name of this.#sources.keys()) {
+      try {
+        await this.load(name);
+      } catch (err) {
+        if (options.strict) throw err;
+        first ??= err;
+        this.#options.warn?.(`model "${name}" is UNAVAILABLE: ${(err as Error).message}`, { model: name, code: (err as { code?: string }).code });
+      }
+    }
+    if (first !== undefined && this.ready().length === 0) throw first;
   }
 
   /** The repository index (POST /v2/repository/index). */
@@ -134,7 +156,7 @@ export class ModelRepository {
       const known = this.ready();
       throw new FerryError('MODEL_NOT_FOUND', `model "${name}" is not loaded${known.length ? `; ready models: ${known.join(', ')}` : ''}`);
     }
-    if (m.state !== 'READY') throw new FerryError('MODEL_NOT_READY', `model "${name}" is ${m.state.toLowerCase()}`);
+    if (m.state !== 'READY') throw new FerryError('MODEL_NOT_READY', `model "${name}" is ${m.state.toLowerCase()}${m.reason ? `: ${m.reason}` : ''}`);
     const v = m.versions.get(version ?? m.latest ?? '');
     if (!v) throw new FerryError('VERSION_NOT_FOUND', `model "${name}" has no version "${version}"; loaded versions: ${[...m.versions.keys()].join(', ')}`);
     return v;
@@ -164,15 +186,19 @@ export class ModelRepository {
       if (missing.length) throw new FerryError('CONFIG_INVALID', `${cfgFile}: version_policy.specific names version ${missing.join(', ')}, which has no folder in ${dir}`);
       versions = [...p.specific];
     }
+    // The file in each version folder: the config's name for it, the backend's default, or model.<ext> for any engine.
+    const named = config.defaultModelFilename ?? (config.backend ? engineDescriptor(config.backend).defaultModelFilename : undefined);
+    const pickFile = async (folder: string): Promise<string | undefined> => (named ? ((await isFile(join(folder, named))) ? join(folder, named) : undefined) : findModelFile(folder));
+    const wanted = named ?? `model.{${modelExtensions().map((e) => e.slice(1)).join(',')}}`;
     for (const v of versions) {
-      const f = join(dir, String(v), config.defaultModelFilename);
-      if (!(await isFile(f))) throw new FerryError('MODEL_LOAD_FAILED', `model "${name}" version ${v}: ${f} does not exist`);
+      const f = await pickFile(join(dir, String(v)));
+      if (!f) throw new FerryError('MODEL_LOAD_FAILED', `model "${name}" version ${v}: ${join(dir, String(v), wanted)} does not exist`);
       files.set(String(v), f);
     }
     if (files.size === 0) {
-      const flat = join(dir, config.defaultModelFilename);
-      if (await isFile(flat)) files.set('1', flat);
-      else throw new FerryError('MODEL_LOAD_FAILED', `model "${name}": no version folder (${dir}/<n>/${config.defaultModelFilename}) found`);
+      const flat = await pickFile(dir);
+      if (flat) files.set('1', flat);
+      else throw new FerryError('MODEL_LOAD_FAILED', `model "${name}": no version folder (${dir}/<n>/${wanted}) found`);
     }
     return { config, files };
   }
@@ -196,13 +222,19 @@ export class ModelRepository {
       loaded = new Map();
       try {
         for (const [version, file] of files) {
-          const engine = await createEngine(config.backend, {
+          const backend = config.backend ?? engineForFile(file)?.backend;
+          if (!backend) throw new FerryError('MODEL_LOAD_FAILED', `model "${name}" version ${version}: ${file} is not a file any engine loads (${modelExtensions().join(', ')}); set backend: in its config`);
+          const engine = await createEngine(backend, {
             modelPath: file,
             instances: config.instances,
-            ...(config.intraOpThreads !== undefined && { intraOpThreads: config.intraOpThreads }),
-            ...(config.interOpThreads !== undefined && { interOpThreads: config.interOpThreads }),
-            ...(config.allowSpinning !== undefined && { allowSpinning: config.allowSpinning }),
-            ...(config.executionProviders && { executionProviders: config.executionProviders }),
+            parameters: config.parameters,
+            declared: {
+              ...(config.maxBatchSize !== undefined && { maxBatchSize: config.maxBatchSize }),
+              ...(config.inputs && { inputs: config.inputs }),
+              ...(config.outputs && { outputs: config.outputs }),
+            },
+            source: config.source ?? file,
+            onUnavailable: (reason) => this.#unavailable(name, version, reason),
           });
           loaded.set(version, await ModelVersion.create(config, version, engine, source.dir, this.#options.observer));
         }
@@ -224,6 +256,15 @@ export class ModelRepository {
     entry.reason = '';
     this.#options.log?.('model loaded', { model: name, versions: [...loaded.keys()], ms: Math.round(performance.now() - started) });
     await Promise.all([...old.values()].map((v) => v.unload()));
+  }
+
+  /** An engine can no longer serve (an instance died and could not be replaced). */
+  #unavailable(name: string, version: string, reason: string): void {
+    const entry = this.#models.get(name);
+    if (!entry || entry.versions.get(version) === undefined) return;
+    entry.state = 'UNAVAILABLE';
+    entry.reason = `version ${version}: ${reason}`;
+    this.#options.log?.('model unavailable', { model: name, version, reason });
   }
 
   /** Stops serving a model once its queued and running requests finish. */

@@ -5,6 +5,7 @@ import type { ConfigOverrides } from '../repository/config.js';
 import { ModelRepository } from '../repository/repository.js';
 import { Metrics } from './metrics.js';
 import { buildServer } from './app.js';
+import { FerryError } from '../errors.js';
 
 export interface StartOptions {
   /** Model repository folder, model folder or .onnx file. */
@@ -19,6 +20,12 @@ export interface StartOptions {
   /** Refusals a second answered at once before they are paced (0 = never). @defaultValue 5000 */
   maxRefusalRate?: number;
   defaultModel?: string;
+  /**
+   * Fail start-up when any model fails to load (for CI). Otherwise a model that fails is
+   * UNAVAILABLE with its reason (repository index, log) and the others serve; start-up fails only
+   * when no model loads. @defaultValue false
+   */
+  strict?: boolean;
   /** pino level, or 'silent'. @defaultValue 'info' */
   logLevel?: string;
 }
@@ -32,6 +39,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** One line for what the operating system said when ferry could not listen. */
+function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as { code?: string }).code;
+  switch (code) {
+    case 'EADDRINUSE': return new FerryError('ADDRESS_IN_USE', `port ${port} on ${host} is in use: stop the other server or pass --port`, { cause: err });
+    case 'EACCES': return new FerryError('BAD_ADDRESS', `port ${port} on ${host} needs privileges: use a port above 1023 (or give node CAP_NET_BIND_SERVICE)`, { cause: err });
+    case 'EADDRNOTAVAIL': return new FerryError('BAD_ADDRESS', `--host ${host} is not an address of this machine: use 127.0.0.1, 0.0.0.0 (all interfaces) or one of its addresses`, { cause: err });
+    case 'ENOTFOUND': case 'EAI_AGAIN': return new FerryError('BAD_ADDRESS', `--host ${host} does not resolve to an address: use 127.0.0.1, 0.0.0.0 or an address of this machine`, { cause: err });
+    case 'ERR_SOCKET_BAD_PORT': return new FerryError('BAD_FLAG', `port ${port} is not a port: give --port from 0 to 65535`, { cause: err });
+    default: return err;
+  }
+}
+
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const logger = pino({ level: options.logLevel ?? 'info' });
   let repository: ModelRepository | undefined;
@@ -43,8 +63,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(options.overrides && { overrides: options.overrides }),
     observer: metrics.observer(),
     log: (msg, fields) => logger.info(fields ?? {}, msg),
+    warn: (msg, fields) => logger.warn(fields ?? {}, msg),
   });
-  await repository.loadAll();
   const app = await buildServer({
     repository,
     metrics,
@@ -54,10 +74,21 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(options.defaultModel !== undefined && { defaultModel: options.defaultModel }),
     logger: { level: options.logLevel ?? 'info' },
   });
+  // Listen first: a taken port fails at once, not after the models load, and /v2/health/live
+  // answers while they do (/v2/health/ready says 503 until one is ready).
   let address: string;
+  const port = options.port ?? 8000;
+  const host = options.host ?? '127.0.0.1';
   try {
-    address = await app.listen({ port: options.port ?? 8000, host: options.host ?? '127.0.0.1' });
+    address = await app.listen({ port, host });
   } catch (err) {
+    await app.close();
+    throw listenError(err, host, port);
+  }
+  try {
+    await repository.loadAll({ strict: options.strict ?? false });
+  } catch (err) {
+    await app.close();
     await repository.close();
     throw err;
   }

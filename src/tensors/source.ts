@@ -52,6 +52,9 @@ const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
   INT8: [-128, 127], INT16: [-32768, 32767], INT32: [-2147483648, 2147483647],
 };
 
+/** The least magnitude that rounds to infinity in half precision (65504 is the largest finite half). */
+const FP16_OVERFLOW = 65520;
+
 /** 64-bit ranges; JSON integers past 2^53 arrive as bigints (see v2-codec's lossless parse). */
 const BIG_RANGE: Partial<Record<Datatype, [bigint, bigint]>> = {
   INT64: [-(2n ** 63n), 2n ** 63n - 1n],
@@ -78,6 +81,10 @@ export function jsonSource(name: string, datatype: Datatype, shape: readonly num
       if (typeof v !== 'boolean') throw new FerryError('BAD_DATA_VALUE', `${what}: element ${seen - 1} is ${JSON.stringify(v)}, BOOL data must be true or false`);
     } else if (typeof v !== 'number') {
       throw new FerryError('BAD_DATA_VALUE', `${what}: element ${seen - 1} is ${JSON.stringify(v)}, ${datatype} data must be numbers`);
+    } else if (kind === 'float' && datatype === 'FP32' && !Number.isFinite(Math.fround(v))) {
+      throw new FerryError('BAD_DATA_VALUE', `${what}: element ${seen - 1} is ${v}, outside FP32's range (±3.4028235e38)`);
+    } else if (kind === 'half' && !(Math.abs(v) < FP16_OVERFLOW)) {
+      throw new FerryError('BAD_DATA_VALUE', `${what}: element ${seen - 1} is ${v}, outside FP16's range (±65504)`);
     } else if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) {
       throw new FerryError('BAD_DATA_VALUE', `${what}: element ${seen - 1} is ${v}, not a ${datatype} value`);
     } else if (bigRange && (!Number.isInteger(v) || v < Number(bigRange[0]) || v > Number(bigRange[1]))) {

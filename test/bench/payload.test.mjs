@@ -5,7 +5,7 @@ import {
   binaryInferBody, jsonInferBody, multipartBody, parseShapes, planInputs, predictRequest, randomTensor, seededRandom, tensorRequests,
 } from '../../dist/bench/payload.js';
 import { decodeInferRequest } from '../../dist/tensors/v2-codec.js';
-import { table } from '../../dist/bench/report.js';
+import { table } from '../../dist/report/table.js';
 
 const model = { maxBatchSize: 16, inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, -1] }, { name: 'ids', datatype: 'INT64', shape: [-1, 2] }] };
 

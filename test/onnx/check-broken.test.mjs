@@ -255,9 +255,10 @@ test('every problem is reported, not just the first; warnings do not fail a mode
     { opType: 'Custom', domain: 'com.acme', inputs: ['a'], outputs: ['y'] },
   ], { imports: new Map([['', 30], ['com.acme', 1]]), irVersion: KNOWN_IR_VERSION + 1 });
   const report = checkModel(m);
-  assert.deepEqual(report.errors.map((e) => `${e.rule} ${e.where}`), ['unknown-op Frobnicate "dup"', 'arity Conv #2']);
+  assert.deepEqual(report.errors.map((e) => `${e.rule} ${e.where}`), ['ir-version model', 'unknown-op Frobnicate "dup"', 'arity Conv #2']);
+  assert.match(report.errors[0].message, new RegExp(`ir_version ${KNOWN_IR_VERSION + 1} is newer than the IR this checker knows \\(${KNOWN_IR_VERSION}`));
   assert.deepEqual(report.warnings.map((w) => `${w.rule} ${w.where}`).sort(), [
-    'custom-op com.acme.Custom #3', 'ir-version model', 'node-name Relu "dup"', 'opset-import model',
+    'custom-op com.acme.Custom #3', 'node-name Relu "dup"', 'opset-import model',
   ]);
   assert.match(report.warnings.find((w) => w.rule === 'opset-import').message, /ai\.onnx opset 30 is newer than the schema table/);
   const fine = model([{ opType: 'Custom', domain: 'com.acme', inputs: ['x'], outputs: ['y'] }], { imports: new Map([['', 17], ['com.acme', 1]]) });

@@ -17,10 +17,11 @@ const bad = (raw, key, problem) => () =>
     return true;
   });
 
-test('defaults: onnxruntime, one instance, delay 0, queue 1024, latest version', () => {
+test('defaults: backend from the model file, one instance, delay 0, queue 1024, latest version', () => {
   const c = parseModelConfig({}, 'f', 'm');
   assert.equal(c.name, 'm');
-  assert.equal(c.backend, 'onnxruntime');
+  assert.equal(c.backend, undefined, 'chosen by the model file\'s extension');
+  assert.deepEqual(c.parameters, {});
   assert.equal(c.instances, 1);
   assert.deepEqual(c.batching, { maxQueueDelayMs: 0, preferredBatchSizes: [], maxQueueSize: 1024, defaultTimeoutMs: 0, priorityLevels: 1, defaultPriorityLevel: 1 });
   assert.deepEqual(c.versionPolicy, { latest: 1 });
@@ -46,14 +47,16 @@ test('Triton keys are read: microseconds, instance groups, version policy, image
   assert.equal(c.image.layout, 'NCHW');
 });
 
-test('engine parameters: threads and spinning', () => {
-  const c = parseModelConfig({ parameters: { intra_op_threads: 1, inter_op_threads: 2, allow_spinning: false } }, 'f', 'm');
-  assert.equal(c.intraOpThreads, 1);
-  assert.equal(c.interOpThreads, 2);
-  assert.equal(c.allowSpinning, false);
-  assert.equal(parseModelConfig({}, 'f', 'm').allowSpinning, undefined);
+test('engine parameters are kept for the engine to read (each backend has its own)', () => {
+  const c = parseModelConfig({ parameters: { intra_op_threads: 1, anything: { string_value: 'x' } } }, 'f', 'm');
+  assert.deepEqual(c.parameters, { intra_op_threads: 1, anything: { string_value: 'x' } });
 });
-test('allow_spinning must be a boolean', bad({ parameters: { allow_spinning: 'no' } }, 'parameters.allow_spinning', /true or false/));
+test('parameters must be a mapping', bad({ parameters: [1] }, 'parameters', /must be a mapping/));
+test('backend and platform: Triton names map to the engine', () => {
+  assert.equal(parseModelConfig({ platform: 'onnxruntime_onnx' }, 'f', 'm').backend, 'onnxruntime');
+  assert.equal(parseModelConfig({ backend: 'onnxruntime' }, 'f', 'm').backend, 'onnxruntime');
+});
+test('unknown backend', bad({ backend: 'tvm' }, 'backend', /no engine of ferry's runs \(known: onnxruntime, onnxruntime_onnx/));
 
 test('unknown key', bad({ dynamic_batching: { max_queue_sise: 3 } }, 'dynamic_batching.max_queue_sise', /not a known key/));
 test('wrong type', bad({ max_batch_size: 'lots' }, 'max_batch_size', /integer >= 0 \(got "lots"\)/));

@@ -3,10 +3,11 @@
  * each graph, the names each graph scope defines, and the notes that are reported once per model
  * (missing opset imports, custom and experimental operators).
  */
-import { statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import type { FunctionDef } from '../ir/function.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
+import type { GraphProto, ModelProto } from '../proto/types.js';
 import { Reporter, plural, shortList } from './report.js';
 import type { SchemaTable } from './schemas.js';
 import { canonicalDomain } from './schemas.js';
@@ -20,10 +21,25 @@ export interface Frame {
   readonly label: string;
   /** The model's main graph: its inputs and outputs must be fully typed. */
   readonly main: boolean;
+  /** A subgraph (an If/Loop/Scan body, in the main graph or a function): onnx.checker's !is_main_graph. */
+  readonly nested?: boolean;
   /** Opsets in force, canonical domain ('ai.onnx' for '') to version. */
   readonly imports: ReadonlyMap<string, number>;
   /** Set inside a function body (and its subgraphs). */
   readonly fn?: FunctionDef;
+  /**
+   * The protobuf message the graph was decoded from, when the model was read from a file: its
+   * nodes, initializers, inputs and outputs in the IR's order. The wire-level rules (attribute and
+   * tensor fields the IR normalizes away) read it; a model built in memory has none.
+   */
+  readonly proto?: GraphProto;
+}
+
+/** What lstat tells of an external data file: its size, and whether it is a symbolic link or has other hard links. */
+export interface FileInfo {
+  readonly size: number | undefined;
+  readonly symlink: boolean;
+  readonly links: number;
 }
 
 /** What defined a name, and its type when known (an ONNX type string: 'tensor(float)'). */
@@ -72,6 +88,8 @@ export class CheckContext {
   readonly report = new Reporter();
   readonly schemas: SchemaTable;
   readonly model: Model;
+  /** The ModelProto the model was decoded from, when it was read from a file. */
+  readonly proto: ModelProto | undefined;
   /** The model's opsets, plus those functions import for domains the model does not (onnx.checker's merge). */
   functionModelImports: ReadonlyMap<string, number> = new Map();
   /** Nodes checked, in every graph, subgraph and function body. */
@@ -79,11 +97,12 @@ export class CheckContext {
   readonly #missingImports = new Map<string, { where: string; nodes: string[] }>();
   readonly #custom = new Map<string, { domain: string; nodes: string[] }>();
   readonly #experimental = new Map<string, string[]>();
-  readonly #fileSizes = new Map<string, number | undefined>();
+  readonly #files = new Map<string, FileInfo>();
 
-  constructor(model: Model, schemas: SchemaTable) {
+  constructor(model: Model, schemas: SchemaTable, proto?: ModelProto) {
     this.model = model;
     this.schemas = schemas;
+    this.proto = proto;
   }
 
   /** A node uses a domain its model (or function) does not import: reported once per domain. */
@@ -124,19 +143,19 @@ export class CheckContext {
     }
   }
 
-  /** An external data file's size in bytes (stat'ed once); undefined when it cannot be read. */
-  fileSize(path: string): number | undefined {
-    if (!this.#fileSizes.has(path)) {
-      let size: number | undefined;
+  /** An external data file, lstat'ed once: its size (undefined when it is missing or not a regular file), links. */
+  file(path: string): FileInfo {
+    let info = this.#files.get(path);
+    if (!info) {
       try {
-        const info = statSync(path);
-        size = info.isFile() ? info.size : undefined;
+        const st = lstatSync(path);
+        info = { size: st.isFile() ? st.size : undefined, symlink: st.isSymbolicLink(), links: st.nlink };
       } catch {
-        size = undefined;
+        info = { size: undefined, symlink: false, links: 0 };
       }
-      this.#fileSizes.set(path, size);
+      this.#files.set(path, info);
     }
-    return this.#fileSizes.get(path);
+    return info;
   }
 }
 

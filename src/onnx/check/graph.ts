@@ -1,9 +1,10 @@
 /**
- * Graph checks, as onnx.checker's check_graph walks a graph: inputs, initializers and node outputs
- * each define a name once (SSA); every node reads only names defined before it — in this graph or
- * an enclosing one (nodes stored in topological order); graph outputs are produced; initializers
- * agree with graph inputs of the same name. Subgraphs are checked where their node stands, seeing
- * what is defined up to it.
+ * Graph checks, as onnx.checker's check_graph walks a graph: a name; inputs, initializers and node
+ * outputs each define a name once (SSA); every node reads only names defined before it — in this
+ * graph or an enclosing one (nodes stored in topological order); graph outputs are produced in the
+ * graph itself; the main graph's inputs and outputs are fully typed (check_value_info);
+ * initializers agree with graph inputs of the same name. Subgraphs are checked where their node
+ * stands, seeing what is defined up to it.
  */
 import { FerryError } from '../../errors.js';
 import type { Graph } from '../ir/graph.js';
@@ -11,6 +12,8 @@ import type { Node } from '../ir/node.js';
 import { topologicalOrder } from '../ir/topo-sort.js';
 import type { ValueInfo } from '../ir/value-info.js';
 import { dataTypeInfo, dataTypeName } from '../ir/data-type.js';
+import type { GraphProto, NodeProto } from '../proto/types.js';
+import { attributeProto } from './attributes.js';
 import type { CheckContext, Frame } from './context.js';
 import { Scope } from './context.js';
 import { checkNode } from './nodes.js';
@@ -26,7 +29,7 @@ export function checkGraph(cx: CheckContext, frame: Frame, outer: Scope | undefi
   const where = frame.label;
   const fnBody = frame.fn !== undefined && outer === undefined;
 
-  if (!g.name && !fnBody) r.warn('graph', where, 'the graph has no name (onnx.checker requires one)');
+  if (!g.name && !fnBody) r.error('graph', where, 'the graph has no name: GraphProto.name is required (a subgraph\'s too)');
 
   // graph inputs
   for (const v of g.inputs) {
@@ -44,23 +47,25 @@ export function checkGraph(cx: CheckContext, frame: Frame, outer: Scope | undefi
   const prefix = frame.prefix;
   const irVersion = cx.model.irVersion;
   const inputsByName = new Map(g.inputs.map((v) => [v.name, v]));
+  let k = 0;
   for (const t of g.initializers.values()) {
     const what = `initializer "${t.name}"`;
-    checkTensor(cx, t, `${prefix}${what}`);
+    checkTensor(cx, t, `${prefix}${what}`, '', frame.proto?.initializer?.[k++]);
     const input = inputsByName.get(t.name);
     if (input) checkInitializerMatchesInput(cx, `${prefix}${what}`, t.dataType, t.dims, input);
     else if (irVersion <= 3) r.error('initializer', `${prefix}${what}`, `IR version ${irVersion} needs every initializer to be a graph input too (IR version 4 lifted that)`);
     if (!input) scope.define(t.name, 'an initializer', tensorType(t.dataType));
     else if (!scope.here(t.name)?.type) scope.define(t.name, 'a graph input', tensorType(t.dataType));
   }
-  for (const s of g.sparseInitializers) {
+  g.sparseInitializers.forEach((s, i) => {
     const name = s.values.name;
     const what = `sparse initializer "${name}"`;
     if (!name) r.error('initializer', where, 'a sparse initializer has no name');
     else if (g.initializers.has(name)) r.error('initializer', `${prefix}${what}`, `"${name}" is both an initializer and a sparse initializer`);
-    checkSparseTensor(cx, s, `${prefix}${what}`);
+    else if (g.sparseInitializers.findIndex((o) => o.values.name === name) < i) r.error('initializer', `${prefix}${what}`, `sparse initializer "${name}" is listed twice`);
+    checkSparseTensor(cx, s, `${prefix}${what}`, '', frame.proto?.sparse_initializer?.[i]);
     if (name && !scope.here(name)) scope.define(name, 'a sparse initializer', undefined);
-  }
+  });
 
   // types value_info and graph outputs record, for the type checks
   let declaredTypes: Map<string, string> | undefined;
@@ -96,8 +101,9 @@ export function checkGraph(cx: CheckContext, frame: Frame, outer: Scope | undefi
         r.error('topological-order', label, `input ${j} "${v}" is not defined: no ${fnBody ? 'function input' : 'graph input, initializer'} or earlier node output${outer ? ', here or in an enclosing graph,' : ''} has that name`);
       }
     });
-    const types = checkNode(cx, frame, scope, n, label, declared);
-    checkSubgraphs(cx, frame, scope, n, label);
+    const proto = frame.proto?.node?.[i];
+    const types = checkNode(cx, frame, scope, n, label, declared, proto);
+    checkSubgraphs(cx, frame, scope, n, label, proto);
     n.outputs.forEach((v, j) => {
       if (!v) return;
       const here = scope.here(v);
@@ -127,8 +133,10 @@ export function checkGraph(cx: CheckContext, frame: Frame, outer: Scope | undefi
     }
     if (seen.has(v.name)) r.warn('graph-output', where, `output "${v.name}" is listed twice`);
     seen.add(v.name);
-    if (!scope.lookup(v.name)) {
-      r.error('graph-output', where, `${fnBody ? 'function' : 'graph'} output "${v.name}" is not produced by any node${fnBody ? ' or function input' : ', graph input or initializer'}`);
+    if (!scope.here(v.name)) {
+      r.error('graph-output', where, scope.lookup(v.name)
+        ? `${fnBody ? 'function' : 'graph'} output "${v.name}" is a value of an enclosing graph: a subgraph must produce its outputs itself (pass it through an Identity)`
+        : `${fnBody ? 'function' : 'graph'} output "${v.name}" is not produced by any node${fnBody ? ' or function input' : ', graph input or initializer'}`);
     }
   }
   checkNodeNames(cx, where, nodes, labels);
@@ -143,13 +151,16 @@ function producers(nodes: readonly Node[]): Map<string, number> {
   return out;
 }
 
-function checkSubgraphs(cx: CheckContext, frame: Frame, scope: Scope, n: Node, label: string): void {
+function checkSubgraphs(cx: CheckContext, frame: Frame, scope: Scope, n: Node, label: string, node: NodeProto | undefined): void {
   if (!n.hasSubgraphs) return;
   for (const [name, a] of n.attributes) {
     const graphs = a.type === 'graph' ? [a.value] : a.type === 'graphs' ? a.value : [];
+    const p = attributeProto(node, name);
+    if (a.type === 'graph' && p && !p.g) continue; // no graph in the file: the attribute checks say so
     graphs.forEach((g, i) => {
       const sub = `${label} > ${name}${a.type === 'graphs' ? `[${i}]` : ''}`;
-      checkGraph(cx, { graph: g, prefix: `${sub} > `, label: sub, main: false, imports: frame.imports, ...(frame.fn ? { fn: frame.fn } : {}) }, scope);
+      const proto: GraphProto | undefined = (a.type === 'graph' ? p?.g : p?.graphs?.[i]) ?? undefined;
+      checkGraph(cx, { graph: g, prefix: `${sub} > `, label: sub, main: false, nested: true, imports: frame.imports, ...(frame.fn ? { fn: frame.fn } : {}), ...(proto ? { proto } : {}) }, scope);
     });
   }
 }
@@ -167,7 +178,7 @@ function checkValueInfo(cx: CheckContext, where: string, v: ValueInfo, what: str
     case 'sparse_tensor':
       if (t.elemType === 0) r.error('value-info', where, `${what} "${v.name}" has no element type`);
       else if (!dataTypeInfo(t.elemType)) r.error('value-info', where, `${what} "${v.name}" has element type ${t.elemType}, which ONNX does not define`);
-      if (!t.shape) r.warn('value-info', where, `${what} "${v.name}" has no shape (onnx.checker requires one: [] for a scalar, names for unknown dims)`);
+      if (!t.shape) r.error('value-info', where, `${what} "${v.name}" has no shape: the main graph's inputs and outputs need one ([] for a scalar, names like "batch" for unknown dims)`);
       return;
     case 'sequence':
     case 'optional':
@@ -177,6 +188,7 @@ function checkValueInfo(cx: CheckContext, where: string, v: ValueInfo, what: str
       if (!t.keyType || !t.value) r.error('value-info', where, `${what} "${v.name}" is a map without a ${t.keyType ? 'value' : 'key'} type`);
       return;
     case 'opaque':
+      if (!t.name) r.error('value-info', where, `${what} "${v.name}" is an opaque type without a name`);
   }
 }
 

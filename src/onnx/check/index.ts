@@ -6,14 +6,25 @@
  *   const report = checkModel(await loadModel('model.onnx', { verifyExternalData: false }));
  *   if (!report.ok) for (const e of report.errors) console.log(`${e.where}: ${e.message}`);
  *
- * One file per family of checks: model.ts (IR version, opset imports), graph.ts (SSA, order,
- * outputs, initializers), nodes.ts (operator schemas: arity, attributes), types.ts (type
- * constraints), control-flow.ts (If/Loop/Scan bodies), tensors.ts (data sizes, sparse indices),
- * functions.ts (model-local functions).
+ * One file per family of checks: model.ts (IR version, metadata, opset imports), graph.ts (SSA,
+ * order, outputs, initializers, value infos), nodes.ts (operator schemas: arity, attributes),
+ * attributes.ts (AttributeProto fields), types.ts (type constraints), control-flow.ts
+ * (If/Loop/Scan bodies), tensors.ts (data fields and sizes, external files, sparse indices),
+ * functions.ts (model-local functions, their opsets and call cycles).
+ *
+ * A model read from a file is checked with its decoded protobuf too: some faults onnx.checker
+ * rejects (an attribute given twice or without a type, a tensor with data in two fields) do not
+ * survive the trip into the IR.
  */
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { FerryError, isFerryError } from '../../errors.js';
-import { loadModel } from '../io/load.js';
+import { modelFromProto } from '../convert/from-proto.js';
+import { decodeModel } from '../io/load.js';
+import { MAX_PROTOBUF_BYTES, formatBytes } from '../io/serialize.js';
 import type { Model } from '../ir/model.js';
+import { decodeModelProto } from '../proto/codec.js';
+import type { ModelProto } from '../proto/types.js';
 import { CheckContext } from './context.js';
 import { checkFunctions } from './functions.js';
 import { checkGraph } from './graph.js';
@@ -38,13 +49,23 @@ export interface CheckReport {
   readonly schemas: { readonly onnx: string; readonly maxOpset: Readonly<Record<string, number>> };
 }
 
+export interface CheckOptions {
+  /**
+   * The ModelProto `model` was decoded from (checkModelFile passes it): enables the rules on
+   * protobuf fields the IR does not keep (duplicate attributes, attribute types and value fields,
+   * tensor data fields, metadata keys, function domains). @defaultValue undefined: IR rules only
+   */
+  readonly proto?: ModelProto;
+}
+
 /** Checks a model in memory. Reads no tensor data except sparse indices; external data files are only stat'ed. */
-export function checkModel(model: Model): CheckReport {
+export function checkModel(model: Model, options: CheckOptions = {}): CheckReport {
   const schemas = schemaTable();
-  const cx = new CheckContext(model, schemas);
+  const { proto } = options;
+  const cx = new CheckContext(model, schemas, proto);
   const imports = checkModelHeader(cx);
   const g = model.graph;
-  checkGraph(cx, { graph: g, prefix: '', label: `graph "${g.name}"`, main: true, imports }, undefined);
+  checkGraph(cx, { graph: g, prefix: '', label: `graph "${g.name}"`, main: true, imports, ...(proto?.graph ? { proto: proto.graph } : {}) }, undefined);
   checkFunctions(cx);
   cx.flushNotes();
   const { errors, warnings } = cx.report;
@@ -52,19 +73,37 @@ export function checkModel(model: Model): CheckReport {
 }
 
 /**
- * Loads and checks a .onnx file (external data files are stat'ed, not read). Throws ONNX_INVALID
- * when the file cannot be read as a model at all.
+ * Loads and checks a .onnx file (external data files are stat'ed, not read), with the rules on
+ * its protobuf fields. Throws ONNX_INVALID when the file cannot be read as a model at all.
  */
 export async function checkModelFile(path: string): Promise<CheckReport & { model: Model }> {
+  const file = resolve(path);
+  let bytes: Buffer;
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw new Error('it is a directory');
+    if (info.size > MAX_PROTOBUF_BYTES) throw new Error(`it is ${formatBytes(info.size)}, over protobuf's 2 GiB limit for one message, so it cannot be an ONNX protobuf`);
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new FerryError('ONNX_INVALID', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const options = { baseDir: dirname(file), verifyExternalData: false, source: path };
+  let proto: ModelProto | undefined;
+  try {
+    proto = decodeModelProto(bytes);
+  } catch {
+    proto = undefined;
+  }
   let model: Model;
   try {
-    model = await loadModel(path, { verifyExternalData: false });
+    // decodeModel says what a file that is no model is (a ZIP, a pickle, truncated...)
+    model = proto?.graph && proto.ir_version ? modelFromProto(proto, options) : decodeModel(bytes, options);
   } catch (err) {
     if (isFerryError(err)) throw err;
     // the IR refuses some malformed files while building (duplicate initializer names, absurd dims)
     throw new FerryError('ONNX_INVALID', `${path}: ${(err as Error).message}`, { cause: err });
   }
-  return { ...checkModel(model), model };
+  return { ...checkModel(model, proto ? { proto } : {}), model };
 }
 
 /** Throws ONNX_CHECK_FAILED listing the first errors when the model fails the checks; returns the report otherwise. */

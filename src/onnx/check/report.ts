@@ -10,7 +10,7 @@ export type Severity = 'error' | 'warning';
 export type CheckRule =
   | 'ir-version' | 'opset-import' | 'graph' | 'value-info' | 'ssa' | 'topological-order' | 'cycle' | 'graph-output'
   | 'initializer' | 'tensor' | 'sparse-tensor' | 'unknown-op' | 'deprecated-op' | 'custom-op' | 'experimental-op'
-  | 'node' | 'arity' | 'attribute' | 'type' | 'subgraph' | 'function' | 'node-name';
+  | 'node' | 'arity' | 'attribute' | 'type' | 'subgraph' | 'function' | 'node-name' | 'metadata';
 
 export interface CheckIssue {
   readonly severity: Severity;

@@ -41,6 +41,12 @@ export interface OpSchema {
   /** Constraint name to the type strings it allows ('tensor(float)', 'seq(tensor(int64))', ...). */
   readonly typeConstraints: Readonly<Record<string, readonly string[]>>;
   readonly function: boolean;
+  /** The input counts allowed, when not every count in [minInputs, maxInputs] is (onnx's NumInputs({...})). */
+  readonly allowedInputs?: readonly number[];
+  /** The output counts allowed, when not every count in [minOutputs, maxOutputs] is: BatchNormalization's 1 or 5. */
+  readonly allowedOutputs?: readonly number[];
+  /** Registered with AllowUncheckedAttributes: onnx.checker lets any attribute through (LayerNormalization-17). */
+  readonly uncheckedAttributes?: boolean;
 }
 
 interface TableFile {
@@ -55,7 +61,13 @@ export function canonicalDomain(domain: string): string {
 }
 
 /** Domains whose operators ONNX defines: a node there without a schema is an error, not a custom op. */
-export const STANDARD_DOMAINS: ReadonlySet<string> = new Set(['ai.onnx', 'ai.onnx.ml', 'ai.onnx.preview', 'ai.onnx.preview.training']);
+export const STANDARD_DOMAINS: ReadonlySet<string> = new Set(['ai.onnx', 'ai.onnx.ml', 'ai.onnx.training', 'ai.onnx.preview', 'ai.onnx.preview.training']);
+
+/**
+ * The domains where onnx.checker looks only at operator schemas (check_node's built-in list): a
+ * model-local function cannot define an operator there.
+ */
+export const SCHEMA_ONLY_DOMAINS: ReadonlySet<string> = new Set(['ai.onnx', 'ai.onnx.ml', 'ai.onnx.training']);
 
 export class SchemaTable {
   /** The onnx package version the table was made from. */

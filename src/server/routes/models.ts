@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ModelVersion } from '../../repository/model-version.js';
 import type { ImageConfig } from '../../repository/config.js';
 import { DATATYPES } from '../../tensors/dtype.js';
+import { parametersJson } from '../../engines/parameters.js';
 
 type Params = { model: string; version?: string };
 
@@ -15,7 +16,7 @@ export function modelMetadata(m: ModelVersion, versions: string[]): Record<strin
   return {
     name: m.name,
     versions,
-    platform: 'onnxruntime_onnx',
+    platform: m.engine.platform,
     inputs: m.io.inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: shape(i.dims) })),
     outputs: m.io.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: shape(o.dims) })),
   };
@@ -30,8 +31,8 @@ export function modelConfigJson(m: ModelVersion): Record<string, unknown> {
   });
   return {
     name: m.name,
-    platform: 'onnxruntime_onnx',
-    backend: 'onnxruntime',
+    platform: m.engine.platform,
+    backend: m.engine.backend,
     version_policy: 'all' in c.versionPolicy ? { all: {} } : 'specific' in c.versionPolicy ? { specific: { versions: c.versionPolicy.specific } } : { latest: { num_versions: c.versionPolicy.latest } },
     max_batch_size: m.io.maxBatchSize,
     input: m.io.inputs.map(io),
@@ -51,8 +52,9 @@ export function modelConfigJson(m: ModelVersion): Record<string, unknown> {
         },
       },
     }),
-    instance_group: [{ name: m.name, kind: 'KIND_CPU', count: m.engine.instances }],
-    default_model_filename: c.defaultModelFilename,
+    instance_group: [{ name: m.name, kind: m.engine.kind, count: m.engine.instances }],
+    ...(c.defaultModelFilename !== undefined && { default_model_filename: c.defaultModelFilename }),
+    ...(Object.keys(c.parameters).length > 0 && { parameters: parametersJson(c.parameters) }),
     ...(c.image && { image: imageConfigJson(c.image) }),
   };
 }

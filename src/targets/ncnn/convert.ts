@@ -11,7 +11,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FerryError } from '../../errors.js';
-import type { NamedTensors } from '../../compare/inputs.js';
+import type { NamedTensors } from '../../tensors/inputs.js';
 import { loadModel } from '../../onnx/io/load.js';
 import type { BlobBinding, BuildOptions } from './build.js';
 import { buildNet } from './build.js';

@@ -3,11 +3,11 @@
  * written ncnn model in the real ncnn runtime, on the same inputs, output by output: cosine,
  * max |diff| and max |diff| relative to the reference's range (max - min), and top-1 agreement.
  */
-import type { NamedTensors } from '../../compare/inputs.js';
-import { randomInputs } from '../../compare/inputs.js';
-import { toFloat64 } from '../../compare/metrics.js';
+import type { NamedTensors } from '../../tensors/inputs.js';
+import { randomInputs } from '../../tensors/inputs.js';
+import { toFloat64 } from '../../tensors/metrics.js';
 import { openSession, feedsFor } from '../../quantize/session.js';
-import { fromOrtTensor } from '../../compare/runners.js';
+import { fromOrtTensor } from '../../engines/onnxruntime/tensors.js';
 import type { Tensor } from '../../tensors/tensor.js';
 import type { BlobBinding } from './build.js';
 import { runNcnn } from './runtime.js';

@@ -1,5 +1,5 @@
 /** The text and JSON of an ncnn conversion report. */
-import { table } from '../../bench/report.js';
+import { table } from '../../report/table.js';
 import { formatBytes } from '../../onnx/io/serialize.js';
 import type { NcnnConvertReport } from './convert.js';
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../../errors.js';
-import type { NamedTensors } from '../../compare/inputs.js';
+import type { NamedTensors } from '../../tensors/inputs.js';
 import { readNpz, writeNpz } from '../../tensors/npy.js';
 
 const PYTHON_DIR = fileURLToPath(new URL('../../../python', import.meta.url));

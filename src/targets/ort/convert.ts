@@ -18,11 +18,11 @@ import { encodeModel } from '../../onnx/io/save.js';
 import type { InputShape } from '../../onnx/simplify.js';
 import { fixInputShapes } from '../../onnx/simplify.js';
 import type { Datatype } from '../../tensors/dtype.js';
-import type { NamedTensors } from '../../compare/inputs.js';
-import { randomInputs } from '../../compare/inputs.js';
-import type { OutputStats } from '../../compare/metrics.js';
-import { compareTensors, mergeStats } from '../../compare/metrics.js';
-import { fromOrtTensor, toOrtTensor } from '../../compare/runners.js';
+import type { NamedTensors } from '../../tensors/inputs.js';
+import { randomInputs } from '../../tensors/inputs.js';
+import type { OutputStats } from '../../tensors/metrics.js';
+import { compareTensors, mergeStats } from '../../tensors/metrics.js';
+import { fromOrtTensor, toOrtTensor } from '../../engines/onnxruntime/tensors.js';
 import { requiredOperators, requiredOperatorsConfig } from './required-operators.js';
 
 export interface OrtConvertOptions {

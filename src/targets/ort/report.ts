@@ -1,5 +1,5 @@
 /** The text and JSON of an ORT-format conversion report. */
-import { table } from '../../bench/report.js';
+import { table } from '../../report/table.js';
 import { formatBytes } from '../../onnx/io/serialize.js';
 import type { OrtConvertReport } from './convert.js';
 

@@ -9,7 +9,7 @@
  * [-127, 127]. The layer then holds int8 weights, int8_scale_term (2, depthwise 1), and its
  * weight and input scales after the bias, where ncnn's load_model reads them.
  */
-import type { NamedTensors } from '../../../compare/inputs.js';
+import type { NamedTensors } from '../../../tensors/inputs.js';
 import { encodeModel } from '../../../onnx/io/save.js';
 import { ValueInfo } from '../../../onnx/ir/value-info.js';
 import { DataType } from '../../../onnx/ir/data-type.js';

@@ -4,12 +4,12 @@
  * types, 0/1 for bool) with shapes from the ONNX model's metadata and --input-shape.
  */
 import { stat } from 'node:fs/promises';
-import type { Datatype } from '../tensors/dtype.js';
-import { DATATYPES, isDatatype, toHalfBits } from '../tensors/dtype.js';
-import type { Tensor } from '../tensors/tensor.js';
-import { allocate, elementCount } from '../tensors/tensor.js';
-import { readNpyDir, readNpz } from '../tensors/npy.js';
-import { seededRandom } from '../tensors/random.js';
+import type { Datatype } from './dtype.js';
+import { DATATYPES, isDatatype, toHalfBits } from './dtype.js';
+import type { Tensor } from './tensor.js';
+import { allocate, elementCount } from './tensor.js';
+import { readNpyDir, readNpz } from './npy.js';
+import { seededRandom } from './random.js';
 import { FerryError } from '../errors.js';
 
 /** Named tensors in input (or output) order. */

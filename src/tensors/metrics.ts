@@ -4,8 +4,8 @@
  * [batch, classes] outputs, and PASS when every element satisfies numpy.allclose's
  * `|a - b| <= atol + rtol * |b|` (b is the reference, the second model).
  */
-import type { Tensor } from '../tensors/tensor.js';
-import { fromHalfBits } from '../tensors/dtype.js';
+import type { Tensor } from './tensor.js';
+import { fromHalfBits } from './dtype.js';
 
 export interface Tolerance {
   /** Absolute tolerance. */

@@ -7,9 +7,9 @@
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { fromOrtType } from '../tensors/dtype.js';
-import { randomTensor, seededRandom } from './payload.js';
-import { LatencyRecorder } from './stats.js';
-import type { LatencySummary } from './stats.js';
+import { randomTensor, seededRandom } from '../tensors/random.js';
+import { LatencyRecorder } from './latency.js';
+import type { LatencySummary } from './latency.js';
 
 export interface EngineBenchOptions {
   readonly modelPath: string;

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { WireTensor, WorkerInit, WorkerReply, WorkerRequest } from './onnxruntime-protocol.js';
+import type { WireTensor, WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;

@@ -1,11 +1,8 @@
 /** Messages between the ONNX Runtime engine and its worker threads. */
+import type { OrtSettings } from './parameters.js';
 
-export interface WorkerInit {
+export interface WorkerInit extends OrtSettings {
   modelPath: string;
-  intraOpThreads: number;
-  interOpThreads: number;
-  allowSpinning: boolean;
-  executionProviders: readonly string[];
   warmup: boolean;
 }
 

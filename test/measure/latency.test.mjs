@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LatencyRecorder, percentile, summarize, summaryJson } from '../../dist/bench/stats.js';
+import { LatencyRecorder, percentile, summarize, summaryJson } from '../../dist/measure/latency.js';
 
 test('percentile uses the nearest rank', () => {
   const s = Float64Array.from({ length: 100 }, (_, i) => i + 1); // 1..100
