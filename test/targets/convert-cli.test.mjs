@@ -27,9 +27,15 @@ test('ferry convert --to ncnn writes OUT.param/.bin/.io.json and reports PASS; f
   assert.match(k.stdout, /logits +\[1,10\].*PASS/);
 });
 
-test('ferry convert: usage errors exit 2; an unreadable model exits 1 with its code', () => {
-  assert.equal(ferry('convert', FASHION_MODEL, '-o', join(dir, 'x')).status, 2);
-  assert.equal(ferry('convert', FASHION_MODEL, '--to', 'tflite', '-o', join(dir, 'x')).status, 2);
+test('ferry convert: usage errors and an unreadable model fail with one line naming the problem', () => {
+  const noTo = ferry('convert', FASHION_MODEL, '-o', join(dir, 'x'));
+  assert.notEqual(noTo.status, 0);
+  assert.match(noTo.stderr, /--to must be ncnn or ort/);
+  const tflite = ferry('convert', FASHION_MODEL, '--to', 'tflite', '-o', join(dir, 'x'));
+  assert.notEqual(tflite.status, 0);
+  assert.match(tflite.stderr, /--to must be ncnn or ort \(got "tflite"\)/);
+  const both = ferry('convert', FASHION_MODEL, '--to', 'ncnn', '--fp16', '--int8', '--calibrate', dir, '-o', join(dir, 'x'));
+  assert.match(both.stderr, /give --fp16 or --int8, not both/);
   const r = ferry('convert', join(dir, 'missing.onnx'), '--to', 'ncnn', '-o', join(dir, 'x'));
   assert.equal(r.status, 1);
   assert.match(r.stderr, /\[ONNX_INVALID\]|\[MODEL_LOAD_FAILED\]/);
