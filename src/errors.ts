@@ -53,6 +53,10 @@ export const ERRORS = {
   // quantize and eval
   BAD_CALIBRATION_DATA: { status: 400, description: 'ferry quantize / eval: the calibration or evaluation data cannot feed the model (missing, empty, no image config to preprocess images with, arrays or images that do not fit the model inputs, labels missing)' },
   QUANTIZE_FAILED: { status: 422, description: 'ferry quantize: the model cannot be quantized as asked (nothing quantizable, unsupported input) or the quantized model does not load in ONNX Runtime; the message says which' },
+  // convert (ncnn, ORT format)
+  UNSUPPORTED_OP: { status: 422, description: 'ferry convert: the model has an operator (or an attribute, dims or layout of one) the target format cannot express; the message names the node and the op, and nothing is written' },
+  NCNN_UNAVAILABLE: { status: 503, description: 'no Python that can import the ncnn package (PyPI `ncnn`) was found to run the converted model: install it (`pip install ncnn`) or name the interpreter with FERRY_NCNN_PYTHON' },
+  CONVERT_FAILED: { status: 422, description: 'ferry convert: the converted model does not load or run in its runtime, or computes other outputs than the original; the message says which' },
   // command line and start-up (status: what they would be over HTTP)
   BAD_FLAG: { status: 400, description: 'a command-line flag or command is unknown (the message suggests the closest) or has a bad value' },
   ADDRESS_IN_USE: { status: 400, description: 'ferry serve: the port is taken by another process: stop it or pass --port' },

@@ -107,11 +107,11 @@ def build_parser():
     p = argparse.ArgumentParser(prog="ferry_bridge", description="ferry's PyTorch bridge")
     sub = p.add_subparsers(dest="command", required=True)
 
-    e = sub.add_parser("export", help="export MODULE.py:FACTORY to ONNX or TorchScript")
+    e = sub.add_parser("export", help="export MODULE.py:FACTORY to ONNX, TorchScript or PyTorch Lite (.ptl)")
     e.add_argument("model", help="MODULE.py:FACTORY (the factory is called with no arguments)")
     e.add_argument("--input-shape", action="append", type=shape_arg, required=True,
                    help="dims of one input, e.g. 1,3,224,224 (repeat per input; suffix :int64 etc. for non-float)")
-    e.add_argument("--to", choices=["onnx", "torchscript"], required=True)
+    e.add_argument("--to", choices=["onnx", "torchscript", "ptl"], required=True)
     e.add_argument("--method", choices=["trace", "script", "auto"], default="auto")
     e.add_argument("--opset", type=int, default=13)
     e.add_argument("--dynamic-batch", action="store_true")

@@ -171,7 +171,23 @@ def export(args):
         "outputs": [{"name": n, "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", "")} for n, t in eager_example],
     }
 
-    if args.to == "torchscript":
+    if args.to == "ptl":
+        # PyTorch Mobile: optimize_for_mobile (conv+BN folding, prepacked XNNPACK ops, dropout
+        # removal), saved for the lite interpreter, loaded back with it for the parity check.
+        from torch.utils.mobile_optimizer import optimize_for_mobile
+        from torch.jit.mobile import _load_for_lite_interpreter
+        say("optimize_for_mobile")
+        with wrap_user("torch.utils.mobile_optimizer.optimize_for_mobile"):
+            mobile = optimize_for_mobile(graph)
+        say(f"saving for the lite interpreter to {out}")
+        with wrap_user("_save_for_lite_interpreter"):
+            mobile._save_for_lite_interpreter(out)
+        timings["export_s"] = timer.lap()
+        with wrap_user(f"loading {out} with the lite interpreter"):
+            lite = _load_for_lite_interpreter(out)
+        runner = ("lite interpreter (torch.jit.mobile)", lambda inputs: run_model(lite, inputs))
+        cases = _parity_cases(specs, False)
+    elif args.to == "torchscript":
         say(f"saving TorchScript to {out}")
         with wrap_user("saving TorchScript"):
             graph.save(out)

@@ -15,7 +15,8 @@ import type { FindPythonOptions } from './python.js';
 import { findPython } from './python.js';
 import { runBridge } from './bridge.js';
 
-export type ExportFormat = 'onnx' | 'torchscript';
+/** ptl: PyTorch Mobile's lite-interpreter format (optimize_for_mobile + _save_for_lite_interpreter). */
+export type ExportFormat = 'onnx' | 'torchscript' | 'ptl';
 export type ExportMethod = 'trace' | 'script' | 'auto';
 
 export interface ExportOptions {

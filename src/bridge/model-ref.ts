@@ -1,5 +1,5 @@
 /**
- * What a command-line model argument names: an ONNX file, a TorchScript file, or a PyTorch
+ * What a command-line model argument names: an ONNX file, an ncnn .param, a TorchScript file, or a PyTorch
  * factory `MODULE.py:FACTORY` (a Python file and a function in it called with no arguments).
  */
 import { open } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { FerryError } from '../errors.js';
 export type ModelRef =
   | { readonly kind: 'onnx'; readonly path: string; readonly text: string }
   | { readonly kind: 'torchscript'; readonly path: string; readonly text: string }
+  | { readonly kind: 'ncnn'; readonly path: string; readonly text: string }
   | { readonly kind: 'pytorch'; readonly path: string; readonly factory: string; readonly text: string };
 
 const FACTORY = /^(.+\.py):([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)$/;
@@ -33,6 +34,7 @@ export async function resolveModelRef(text: string): Promise<ModelRef> {
   await mustExist(text, text);
   const ext = extname(text).toLowerCase();
   if (ext === '.onnx') return { kind: 'onnx', path: text, text };
+  if (ext === '.param') return { kind: 'ncnn', path: text, text };
   if (TORCHSCRIPT_EXT.has(ext)) return { kind: 'torchscript', path: text, text };
   const head = Buffer.alloc(4);
   const fh = await open(text, 'r');
@@ -54,5 +56,5 @@ async function mustExist(path: string, text: string): Promise<void> {
 }
 
 export function kindLabel(ref: ModelRef): string {
-  return ref.kind === 'onnx' ? 'ONNX' : ref.kind === 'torchscript' ? 'TorchScript' : 'PyTorch eager';
+  return ref.kind === 'onnx' ? 'ONNX' : ref.kind === 'torchscript' ? 'TorchScript' : ref.kind === 'ncnn' ? 'ncnn' : 'PyTorch eager';
 }

@@ -23,7 +23,9 @@ trace froze control flow: --method auto scripts instead (and says so), --method 
 
   --input-shape DIMS   dims of one forward() argument, e.g. 1,3,224,224; repeat per argument, in
                        order; suffix :int64 (or :int32, :bool, :float16, ...) for non-float32 inputs
-  --to FORMAT          onnx or torchscript (default: from OUT's extension, .onnx or .pt)
+  --to FORMAT          onnx, torchscript, or ptl: PyTorch Mobile's lite interpreter (optimize_for_mobile,
+                       then loaded back with the lite interpreter for the check) (default: from OUT's
+                       extension, .onnx, .pt or .ptl)
   --method M           trace, script or auto (default auto: trace, check, script if the check fails)
   --opset N            ONNX opset (default 13)
   --dynamic-batch      ONNX: axis 0 of every input and output is dynamic, named "batch"; parity is
@@ -65,8 +67,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
     if (!/^\d+(,\d+)*(:[a-z0-9]+)?$/i.test(s.trim())) throw new UsageError(`--input-shape ${s}: expected dims like 1,3,224,224 (optionally :int64)`);
   }
   if (!values.output) throw new UsageError('give the output file with -o OUT');
-  const to = (values.to ?? (/\.onnx$/i.test(values.output) ? 'onnx' : /\.(pt|pth|zip|ts)$/i.test(values.output) ? 'torchscript' : undefined)) as ExportFormat | undefined;
-  if (to !== 'onnx' && to !== 'torchscript') throw new UsageError(`--to must be onnx or torchscript${values.to ? ` (got "${values.to}")` : ' (OUT has no .onnx or .pt extension)'}`);
+  const to = (values.to ?? (/\.onnx$/i.test(values.output) ? 'onnx' : /\.(pt|pth|zip|ts)$/i.test(values.output) ? 'torchscript' : /\.ptl$/i.test(values.output) ? 'ptl' : undefined)) as ExportFormat | undefined;
+  if (to !== 'onnx' && to !== 'torchscript' && to !== 'ptl') throw new UsageError(`--to must be onnx, torchscript or ptl${values.to ? ` (got "${values.to}")` : ' (OUT has no .onnx, .pt or .ptl extension)'}`);
   const method = (values.method ?? 'auto') as ExportMethod;
   if (!['trace', 'script', 'auto'].includes(method)) throw new UsageError(`--method must be trace, script or auto (got "${values.method}")`);
   if (to !== 'onnx' && (values['dynamic-batch'] || values.opset)) throw new UsageError('--opset and --dynamic-batch are for --to onnx');
@@ -86,7 +88,7 @@ export function exportText(r: ExportReport): string {
   const out: string[] = [];
   const what = r.format === 'onnx'
     ? `ONNX opset ${r.opset}${r.dynamicBatch ? ', dynamic batch' : ''}`
-    : 'TorchScript';
+    : r.format === 'ptl' ? 'PyTorch Lite, optimize_for_mobile' : 'TorchScript';
   out.push(`exported ${r.factory} -> ${r.output} (${what}, ${(r.bytes / 1024).toFixed(1)} KiB) in ${r.timings.total_s!.toFixed(2)} s with torch ${r.torchVersion}`);
   const tensors = (list: ExportReport['inputs']): string => list.map((t) => `${t.name} ${t.dtype} ${shapeText(t.shape)}`).join(', ');
   out.push(`inputs: ${tensors(r.inputs)}; outputs: ${tensors(r.outputs)}`);

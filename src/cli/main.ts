@@ -23,6 +23,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
   check: { load: async () => { const m = await import('./check.js'); return { run: m.check, help: m.checkHelp }; }, summary: 'validate an ONNX model (as onnx.checker): graph, operators, attributes, types, tensors' },
   simplify: { load: async () => { const m = await import('./simplify.js'); return { run: m.simplify, help: m.simplifyHelp }; }, summary: 'fold constants, shapes and BatchNorm, drop no-ops; written only if ONNX Runtime outputs match' },
   quantize: { load: async () => { const m = await import('./quantize.js'); return { run: m.quantize, help: m.quantizeHelp }; }, summary: 'fp16, static int8 (calibrated QDQ) or dynamic int8; reports size, speed and accuracy' },
+  convert: { load: async () => { const m = await import('./convert.js'); return { run: m.convertCommand, help: m.convertHelp }; }, summary: 'write a model for a mobile runtime (ncnn fp32/fp16/int8, ORT format), checked in that runtime' },
   eval: { load: async () => { const m = await import('./eval.js'); return { run: m.evalCommand, help: m.evalHelp }; }, summary: 'top-1 accuracy of a model on labelled images or tensors' },
 };
 

@@ -13,6 +13,7 @@ import type { OutputStats, Tolerance } from '../tensors/metrics.js';
 import { compareTensors, mergeStats } from '../tensors/metrics.js';
 import type { ModelRunner } from './runners.js';
 import { BridgeRunner, OnnxRunner } from './runners.js';
+import { NcnnRunner } from './ncnn-runner.js';
 
 export interface CompareOptions extends Tolerance {
   readonly a: ModelRef;
@@ -63,6 +64,7 @@ export async function compareModels(options: CompareOptions): Promise<CompareRep
   let python: Promise<FoundPython> | undefined;
   const open = async (ref: ModelRef): Promise<ModelRunner> => {
     if (ref.kind === 'onnx') return OnnxRunner.open(ref);
+    if (ref.kind === 'ncnn') return new NcnnRunner(ref);
     python ??= findPython(options.python);
     return new BridgeRunner(ref, await python, options.onProgress);
   };

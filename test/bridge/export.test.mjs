@@ -161,7 +161,7 @@ test('usage errors: exit 1, one line with the code', async () => {
   assert.match(r.stderr, /"model\.onnx" is not MODULE\.py:FACTORY/);
   r = await ferry(['export', 'm.py:f', '--input-shape', '1,3', '-o', 'x.bin']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /--to must be onnx or torchscript/);
+  assert.match(r.stderr, /--to must be onnx, torchscript or ptl/);
   r = await ferry(['export', 'm.py:f', '--input-shape', '1,x', '-o', 'x.onnx']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /--input-shape 1,x: expected dims/);
