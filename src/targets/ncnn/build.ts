@@ -104,7 +104,7 @@ function fixShapes(model: Model, given: readonly InputShape[]): void {
     if (open >= 0) throw new FerryError('BAD_SHAPE', `input "${v.name}" [${dims.join(',')}] has dynamic dim ${open}; ncnn export needs fixed dims: give --input-shape ${v.name}:${fixed.map((d) => d ?? 'N').join(',')}`);
     shapes.push({ name: v.name, shape: fixed as number[] });
   });
-  fixInputShapes(model, shapes);
+  fixInputShapes(model, shapes, true); // ncnn runs one sample: the batch axis is fixed at 1 too
   for (const v of model.graph.inputs) {
     if (!g.initializers.has(v.name) && !isStatic(v.shape)) throw new FerryError('BAD_SHAPE', `input "${v.name}" still has dynamic dims`);
   }
