@@ -1,5 +1,7 @@
 // Shared test helpers: start the real server on a loopback port, talk HTTP to it.
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer } from '../dist/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/models', import.meta.url));
@@ -57,4 +59,25 @@ export async function waitBusy(url, model, { queued = 0, timeoutMs = 10_000 } = 
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`model ${model} never had a batch running with ${queued} queued`);
+}
+
+export const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+/** Starts `ferry serve ARGS` on a free port and waits until it is ready. */
+export async function serveProcess(args) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(process.execPath, [BIN, 'serve', ...args, '--port', String(port), '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`ferry serve exited ${child.exitCode}: ${log}`);
+    try {
+      if ((await fetch(`${url}/v2/health/ready`)).status === 200) return { child, url, log: () => log };
+    } catch { /* not listening yet */ }
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`ferry serve did not become ready: ${log}`);
 }

@@ -76,6 +76,7 @@ export class ModelRepository {
   #sources = new Map<string, Source>();
   #models = new Map<string, ModelEntry>();
   #options: RepositoryOptions;
+  #startingUp = false;
 
   private constructor(root: string, options: RepositoryOptions) {
     this.root = root;
@@ -125,16 +126,30 @@ export class ModelRepository {
    */
   async loadAll(options: { strict?: boolean } = {}): Promise<void> {
     let first: unknown;
+    this.#startingUp = true;
+    try {
+      await this.#loadEach(options, (err) => { first ??= err; });
+    } finally {
+      this.#startingUp = false;
+    }
+    if (first !== undefined && this.ready().length === 0) throw first;
+  }
+
+  /** True while loadAll runs: the server is not ready until every model has been tried. */
+  get startingUp(): boolean {
+    return this.#startingUp;
+  }
+
+  async #loadEach(options: { strict?: boolean }, failed: (err: unknown) => void): Promise<void> {
     for (const name of this.#sources.keys()) {
       try {
         await this.load(name);
       } catch (err) {
         if (options.strict) throw err;
-        first ??= err;
+        failed(err);
         this.#options.warn?.(`model "${name}" is UNAVAILABLE: ${(err as Error).message}`, { model: name, code: (err as { code?: string }).code });
       }
     }
-    if (first !== undefined && this.ready().length === 0) throw first;
   }
 
   /** The repository index (POST /v2/repository/index). */
@@ -236,7 +251,11 @@ export class ModelRepository {
             source: config.source ?? file,
             onUnavailable: (reason) => this.#unavailable(name, version, reason),
           });
-          loaded.set(version, await ModelVersion.create(config, version, engine, source.dir, this.#options.observer));
+          const v = await ModelVersion.create(config, version, engine, source.dir, this.#options.observer);
+          if (!v.batched && v.io.inputs.length > 0 && v.io.inputs.every((i) => i.dims[0] === 1)) {
+            this.#options.warn?.(`model "${name}" version ${version}: max_batch_size 0: requests will not be batched: the batch axis of its inputs is fixed at 1 (export with a dynamic batch axis: ferry export --dynamic-batch; ferry simplify keeps it unless --static-batch)`, { model: name, version });
+          }
+          loaded.set(version, v);
         }
       } catch (err) {
         await Promise.all([...loaded.values()].map((v) => v.unload()));

@@ -2,31 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { FIXTURES, binaryBody, waitBusy } from '../helpers.mjs';
-
-const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-
-/** Starts `ferry serve ARGS` on a free port and waits until it is ready. */
-export async function serveProcess(args) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [BIN, 'serve', ...args, '--port', String(port), '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`ferry serve exited ${child.exitCode}: ${log}`);
-    try {
-      if ((await fetch(`${url}/v2/health/ready`)).status === 200) return { child, url, log: () => log };
-    } catch { /* not listening yet */ }
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`ferry serve did not become ready: ${log}`);
-}
+import { FIXTURES, binaryBody, waitBusy, serveProcess, BIN } from '../helpers.mjs';
 
 test('SIGTERM: stops accepting, finishes what is queued and running, exits 0', async () => {
   const { child, url, log } = await serveProcess([FIXTURES]);

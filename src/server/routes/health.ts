@@ -8,7 +8,8 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/v2/health/live', async (_req, reply) => reply.code(200).send());
   app.get('/v2/health/ready', async (_req, reply) => {
     const { repository, closing } = app.ferry;
-    const ready = !closing && repository.ready().length > 0;
+    // Ready once every model has been tried at start-up and one serves (a broken one is UNAVAILABLE, not waited for).
+    const ready = !closing && !repository.startingUp && repository.ready().length > 0;
     return reply.code(ready ? 200 : 503).send();
   });
 }
