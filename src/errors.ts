@@ -37,6 +37,12 @@ export const ERRORS = {
   REQUEST_TIMEOUT: { status: 503, description: 'the request waited in the queue past its timeout and was not run' },
   SHUTTING_DOWN: { status: 503, description: 'the server is shutting down and takes no new requests' },
   CANCELLED: { status: 499, description: 'the client went away before the request ran (never seen by that client)' },
+  // repository control (load/unload) and shutdown
+  MODEL_CONTROL_DISABLED: { status: 403, description: 'repository load/unload is off (ferry serve --model-control none, the default): start the server with --model-control explicit to allow it' },
+  ADMIN_TOKEN_MISSING: { status: 401, description: 'repository load/unload needs `Authorization: Bearer <token>`: the server was started with --admin-token / FERRY_ADMIN_TOKEN' },
+  ADMIN_TOKEN_INVALID: { status: 401, description: 'the bearer token of a repository load/unload request is not the server\'s --admin-token' },
+  PATH_OUTSIDE_REPOSITORY: { status: 403, description: 'a load request named a file outside the model repository (a model name with / or .., an absolute or .. file name in the config override, or a symlink leading out); it was refused' },
+  DRAIN_TIMEOUT: { status: 503, description: 'ferry serve: requests were still queued or running when --drain-timeout-ms ran out after SIGTERM; the process exited without answering them' },
   // PyTorch bridge, export and compare
   PYTHON_UNAVAILABLE: { status: 503, description: 'no Python interpreter that can import torch and numpy was found (--python, FERRY_PYTHON, python3 on PATH, /usr/bin/python3)' },
   PYTHON_ERROR: { status: 400, description: 'the PyTorch side raised: importing the module, calling the factory, running, tracing, scripting or exporting the model' },

@@ -3,7 +3,7 @@ export { startServer } from './server/start.js';
 export type { StartOptions, RunningServer } from './server/start.js';
 export { buildServer } from './server/app.js';
 export type { ServerOptions } from './server/app.js';
-export { Metrics } from './server/metrics.js';
+export { Metrics, LATENCY_BUCKETS_SECONDS } from './server/metrics.js';
 export { ModelRepository } from './repository/repository.js';
 export type { RepositoryOptions, ModelState } from './repository/repository.js';
 export { ModelVersion } from './repository/model-version.js';

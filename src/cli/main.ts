@@ -42,7 +42,7 @@ function details(err: unknown): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const verbose = argv.includes('--verbose') || /^(1|true|yes)$/i.test(process.env.FERRY_DEBUG ?? '');
+  const verbose = argv.includes('--verbose') || /^(1|true|yes)$/i.test(process.env.FERRY_DEBUG ?? process.env.FERRY_VERBOSE ?? '');
   argv = argv.filter((a) => a !== '--verbose');
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {

@@ -5,13 +5,14 @@
  * in-flight request is dropped; unloading drains before it frees.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ConfigOverrides, ModelConfig } from './config.js';
 import { applyOverrides, defaultModelConfig, readModelConfig } from './config.js';
 import type { ModelObserver } from './model-version.js';
 import { ModelVersion } from './model-version.js';
 import { createEngine, engineDescriptor, engineForFile, modelExtensions } from '../engines/registry.js';
 import { FerryError } from '../errors.js';
+import { checkInside, checkModelName, checkRelativeName } from './confine.js';
 
 export type ModelState = 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
 
@@ -30,6 +31,16 @@ interface Source {
   /** Model folder (holding config and version folders), or undefined for a bare file. */
   dir?: string;
   file?: string;
+}
+
+export interface LoadOptions {
+  /**
+   * The load comes from a request (POST .../load), not from the operator's start-up: the name
+   * must be a folder of the repository, a config override may not name files outside the model
+   * folder, and every file loaded must lie inside the repository once symlinks are resolved
+   * (PATH_OUTSIDE_REPOSITORY otherwise). @defaultValue false
+   */
+  confined?: boolean;
 }
 
 interface ModelEntry {
@@ -222,8 +233,15 @@ export class ModelRepository {
    * Loads (or reloads) a model from disk. In-flight requests on replaced versions finish first.
    * `config` replaces the config file for this load (Triton's load with a config override).
    */
-  async load(name: string, configOverride?: ModelConfig): Promise<void> {
-    if (!this.#sources.has(name)) await this.#scan();
+  async load(name: string, configOverride?: ModelConfig, options: LoadOptions = {}): Promise<void> {
+    if (options.confined) {
+      checkModelName(name);
+      if (configOverride?.defaultModelFilename !== undefined) checkRelativeName('default_model_filename', configOverride.defaultModelFilename, name);
+      for (const io of [...(configOverride?.inputs ?? []), ...(configOverride?.outputs ?? [])]) {
+        if (io.labelFile !== undefined) checkRelativeName(`label_filename of "${io.name}"`, io.labelFile, name);
+      }
+    }
+    if (!this.#sources.has(name) && (await isDir(this.root)) && !(await isModelDir(this.root))) await this.#scan();
     const source = this.#sources.get(name);
     if (!source) throw new FerryError('MODEL_NOT_FOUND', `model "${name}" is not in the repository ${this.root}`);
     const previous = this.#models.get(name);
@@ -234,6 +252,7 @@ export class ModelRepository {
     let loaded: Map<string, ModelVersion>;
     try {
       const { config, files } = await this.#readConfig(name, source, configOverride);
+      if (options.confined) await this.#checkConfined(source, config, files);
       loaded = new Map();
       try {
         for (const [version, file] of files) {
@@ -275,6 +294,17 @@ export class ModelRepository {
     entry.reason = '';
     this.#options.log?.('model loaded', { model: name, versions: [...loaded.keys()], ms: Math.round(performance.now() - started) });
     await Promise.all([...old.values()].map((v) => v.unload()));
+  }
+
+  /** Every file this load would open (config, model files, label files) lies inside the repository. */
+  async #checkConfined(source: Source, config: ModelConfig, files: Map<string, string>): Promise<void> {
+    const modelDir = source.dir ?? dirname(source.file!);
+    const cfg = source.dir ? await configFile(source.dir) : undefined;
+    if (cfg) await checkInside(this.root, cfg, 'config file');
+    for (const file of files.values()) await checkInside(this.root, file, 'model file');
+    for (const io of [...(config.inputs ?? []), ...(config.outputs ?? [])]) {
+      if (io.labelFile !== undefined) await checkInside(this.root, join(modelDir, io.labelFile), 'label file');
+    }
   }
 
   /** An engine can no longer serve (an instance died and could not be replaced). */

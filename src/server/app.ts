@@ -14,6 +14,7 @@ import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
 import { inferRoutes } from './routes/infer.js';
 import { repositoryRoutes } from './routes/repository.js';
+import type { ModelControl } from './routes/repository.js';
 import { imageRoutes } from './routes/image.js';
 import { admissionGate } from './admission.js';
 import { RefusalPacer } from './refusal-pacer.js';
@@ -35,6 +36,10 @@ export interface ServerOptions {
    * clients that retry without backing off (see refusal-pacer.ts). 0 = never pace. @defaultValue 5000
    */
   maxRefusalRate?: number;
+  /** Repository load/unload: 'none' refuses them (MODEL_CONTROL_DISABLED), 'explicit' allows them. @defaultValue 'none' */
+  modelControl?: ModelControl;
+  /** Bearer token repository load/unload requests must carry (explicit model control). @defaultValue none */
+  adminToken?: string;
   /** pino options or false. @defaultValue false */
   logger?: boolean | Record<string, unknown>;
 }
@@ -162,7 +167,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(healthRoutes);
   await app.register(modelRoutes);
   await app.register(inferRoutes);
-  await app.register(repositoryRoutes);
+  await app.register(repositoryRoutes, {
+    modelControl: options.modelControl ?? 'none',
+    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
+  });
   await app.register(imageRoutes);
   app.get('/metrics', async (_req, reply) => {
     reply.type(options.metrics.registry.contentType);

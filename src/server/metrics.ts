@@ -1,15 +1,22 @@
-/** Prometheus metrics (GET /metrics): requests by model and outcome, queue and compute time, batch sizes, queue depth. */
+/**
+ * Prometheus metrics (GET /metrics): requests by model and outcome, queue and compute time, batch
+ * sizes, queue depth. Made to be summed across replicas: latencies are histograms with the same
+ * fixed buckets on every replica (a summary's quantiles cannot be added up; buckets can:
+ * `histogram_quantile(0.99, sum by (le) (rate(ferry_request_duration_seconds_bucket[1m])))`), and
+ * `ferry_queue_depth{model}` is the per-replica load an autoscaler reads.
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ModelObserver } from '../repository/model-version.js';
 
-const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Upper bounds (s) of every latency histogram's buckets: fixed, the same on every replica. */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Counter({ name: 'ferry_requests_total', help: 'Inference requests by model and outcome (success, fail, rejected, cancelled).', labelNames: ['model', 'outcome'], registers: [this.registry] });
-  readonly requestSeconds = new Histogram({ name: 'ferry_request_duration_seconds', help: 'Time from a request reaching the model to its result.', labelNames: ['model'], buckets: SECONDS, registers: [this.registry] });
-  readonly queueSeconds = new Histogram({ name: 'ferry_queue_duration_seconds', help: 'Time requests waited in the batch queue.', labelNames: ['model'], buckets: SECONDS, registers: [this.registry] });
-  readonly computeSeconds = new Histogram({ name: 'ferry_compute_duration_seconds', help: 'Engine time per batch.', labelNames: ['model'], buckets: SECONDS, registers: [this.registry] });
+  readonly requestSeconds = new Histogram({ name: 'ferry_request_duration_seconds', help: 'Time from a request reaching the model to its result.', labelNames: ['model'], buckets: [...LATENCY_BUCKETS_SECONDS], registers: [this.registry] });
+  readonly queueSeconds = new Histogram({ name: 'ferry_queue_duration_seconds', help: 'Time requests waited in the batch queue.', labelNames: ['model'], buckets: [...LATENCY_BUCKETS_SECONDS], registers: [this.registry] });
+  readonly computeSeconds = new Histogram({ name: 'ferry_compute_duration_seconds', help: 'Engine time per batch.', labelNames: ['model'], buckets: [...LATENCY_BUCKETS_SECONDS], registers: [this.registry] });
   readonly batchSize = new Histogram({ name: 'ferry_batch_size', help: 'Samples per executed batch.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
   readonly errors = new Counter({ name: 'ferry_http_errors_total', help: 'Error answers by error code.', labelNames: ['code'], registers: [this.registry] });
   readonly queueDepth: Gauge;
@@ -18,7 +25,7 @@ export class Metrics {
   /** @param load reads each model's queue depth and batches in flight when scraped. */
   constructor(load: () => Array<{ model: string; queued: number; inFlight: number }>) {
     const depth = new Gauge({
-      name: 'ferry_queue_depth', help: 'Requests waiting in each model queue.', labelNames: ['model'], registers: [this.registry],
+      name: 'ferry_queue_depth', help: 'Requests waiting in each model queue, read when scraped (the autoscaling signal: above 0 for long, the replicas are saturated).', labelNames: ['model'], registers: [this.registry],
       collect() {
         depth.reset();
         for (const l of load()) depth.inc({ model: l.model }, l.queued);

@@ -1,4 +1,5 @@
 /** Opens a repository, loads its models and listens: what `ferry serve` runs, usable from code too. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { ConfigOverrides } from '../repository/config.js';
@@ -6,6 +7,7 @@ import { ModelRepository } from '../repository/repository.js';
 import { Metrics } from './metrics.js';
 import { buildServer } from './app.js';
 import { FerryError } from '../errors.js';
+import type { ModelControl } from './routes/repository.js';
 
 export interface StartOptions {
   /** Model repository folder, model folder or .onnx file. */
@@ -28,6 +30,21 @@ export interface StartOptions {
   strict?: boolean;
   /** pino level, or 'silent'. @defaultValue 'info' */
   logLevel?: string;
+  /** Repository load/unload requests: 'none' refuses them, 'explicit' (Triton's name) allows them. @defaultValue 'none' */
+  modelControl?: ModelControl;
+  /** Bearer token repository load/unload requests must carry. @defaultValue none */
+  adminToken?: string;
+  /**
+   * After close() begins, how long to keep listening and serving as before while
+   * /v2/health/ready answers 503, so load balancers take this replica out before it stops
+   * accepting connections (kube-apiserver's --shutdown-delay-duration). @defaultValue 0
+   */
+  drainDelayMs?: number;
+  /**
+   * Once it stops listening, how long close() waits for queued and running requests; past it,
+   * close() rejects with DRAIN_TIMEOUT and closes the connections still open. @defaultValue no limit
+   */
+  drainTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -35,7 +52,10 @@ export interface RunningServer {
   readonly repository: ModelRepository;
   /** e.g. http://127.0.0.1:8000 */
   readonly url: string;
-  /** Stops accepting, answers what is queued and running, frees the models. */
+  /**
+   * Flips /v2/health/ready to 503 at once, serves on for `drainDelayMs`, then stops accepting,
+   * answers what is queued and running (DRAIN_TIMEOUT past `drainTimeoutMs`), frees the models.
+   */
   close(): Promise<void>;
 }
 
@@ -72,10 +92,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(options.maxImagePixels !== undefined && { maxImagePixels: options.maxImagePixels }),
     ...(options.maxRefusalRate !== undefined && { maxRefusalRate: options.maxRefusalRate }),
     ...(options.defaultModel !== undefined && { defaultModel: options.defaultModel }),
+    ...(options.modelControl !== undefined && { modelControl: options.modelControl }),
+    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
     logger: { level: options.logLevel ?? 'info' },
   });
   // Listen first: a taken port fails at once, not after the models load, and /v2/health/live
-  // answers while they do (/v2/health/ready says 503 until one is ready).
+  // answers while they do (/v2/health/ready says 503 until all have been tried and one is ready).
   let address: string;
   const port = options.port ?? 8000;
   const host = options.host ?? '127.0.0.1';
@@ -101,8 +123,28 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     close() {
       closing ??= (async () => {
         app.ferry.closing = true;
-        await app.close();
-        await repo.close();
+        const live = repo.ready().flatMap((name) => repo.versions(name));
+        if (options.drainDelayMs) await sleep(options.drainDelayMs);
+        // node:http closes the connections idle when close() begins, but not those that go idle
+        // after answering a request in flight: they would hold the drain for keepAliveTimeout.
+        const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+        const drained = (async () => {
+          await app.close();
+          await repo.close();
+        })().finally(() => clearInterval(idle));
+        if (options.drainTimeoutMs === undefined) return drained;
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), options.drainTimeoutMs); });
+        const outcome = await Promise.race([drained.then(() => 'drained' as const), deadline]);
+        clearTimeout(timer);
+        if (outcome === 'drained') return undefined;
+        const queued = live.reduce((n, v) => n + v.queueDepth, 0);
+        const running = live.reduce((n, v) => n + v.inFlight, 0);
+        // Their clients are gone once the connections close, so the queued requests are dropped
+        // unrun; what still runs is one batch per instance (an engine run cannot be interrupted).
+        app.server.closeAllConnections();
+        await drained.catch(() => undefined);
+        throw new FerryError('DRAIN_TIMEOUT', `${queued} request${queued === 1 ? ' was' : 's were'} still queued and ${running} batch${running === 1 ? '' : 'es'} running ${options.drainTimeoutMs} ms after the server stopped accepting (--drain-timeout-ms): their connections were closed unanswered`);
       })();
       return closing;
     },

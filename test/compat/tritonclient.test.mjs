@@ -44,7 +44,7 @@ test('tritonclient.http works unchanged against ferry', async (t) => {
     t.skip(reason);
     return;
   }
-  const server = await startServer({ modelPath: path.join(root, 'test/fixtures/models'), port: 0, logLevel: 'silent' });
+  const server = await startServer({ modelPath: path.join(root, 'test/fixtures/models'), port: 0, logLevel: 'silent', modelControl: 'explicit' });
   try {
     const { code, signal, output } = await run(python, [script, server.url], 90_000);
     for (const line of output.trimEnd().split('\n')) t.diagnostic(line);

@@ -7,7 +7,7 @@ import { start, get, post, binaryBody, waitBusy } from '../helpers.mjs';
 
 let server;
 let url;
-before(async () => { server = await start(); url = server.url; });
+before(async () => { server = await start(undefined, { modelControl: 'explicit' }); url = server.url; });
 after(() => server.close());
 
 // matpow costs n^3: a 1024x1024 request keeps the one instance busy for ~0.3 s here (the blocker),

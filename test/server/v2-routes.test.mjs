@@ -5,7 +5,7 @@ import { start, get, post, binaryBody, readBinaryResponse } from '../helpers.mjs
 
 let server;
 let url;
-before(async () => { server = await start(); url = server.url; });
+before(async () => { server = await start(undefined, { modelControl: 'explicit' }); url = server.url; });
 after(() => server.close());
 
 test('GET /v2 names the server and its extensions', async () => {

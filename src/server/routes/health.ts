@@ -8,7 +8,9 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/v2/health/live', async (_req, reply) => reply.code(200).send());
   app.get('/v2/health/ready', async (_req, reply) => {
     const { repository, closing } = app.ferry;
-    // Ready once every model has been tried at start-up and one serves (a broken one is UNAVAILABLE, not waited for).
+    // Ready once every model given at start-up has been tried (a load balancer must not send a replica
+    // requests for a model it is still loading; a broken one is UNAVAILABLE, not waited for) and
+    // until shutdown begins.
     const ready = !closing && !repository.startingUp && repository.ready().length > 0;
     return reply.code(ready ? 200 : 503).send();
   });
