@@ -30,9 +30,11 @@ Options (flags override every model's config):
   --providers LIST         execution providers, e.g. cuda,cpu (default cpu)
   --max-body-bytes N       largest request body (default 67108864); larger gets 413
   --max-image-pixels N     largest image decoded (default 40000000)
-  --max-refusal-rate N     503s (queue full) a second answered at once; past that each waits
-                           its turn, slowing clients that retry without backing off
-                           (default 5000; 0 = never wait)
+  --max-refusal-rate N     cap on the 503s (queue full) a second answered at once; past the
+                           budget each waits its turn, slowing clients that retry without
+                           backing off. The budget adapts: about one refusal per request
+                           completed, and at most a tenth of a core by their measured cost
+                           (default: no cap; 0 = never wait)
   --default-model NAME     model behind /image and /predict when several are served
   --strict                 exit when any model fails to load (default: a model that fails is
                            UNAVAILABLE with its reason and the others serve; exit only when none loads)

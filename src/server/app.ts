@@ -18,9 +18,9 @@ import type { ModelControl } from './routes/repository.js';
 import { imageRoutes } from './routes/image.js';
 import { admissionGate } from './admission.js';
 import { RefusalPacer } from './refusal-pacer.js';
+import { RefusalBudget } from './refusal-budget.js';
 import { installBodyParser } from './body.js';
 
-export const DEFAULT_MAX_REFUSAL_RATE = 5000;
 
 export interface ServerOptions {
   repository: ModelRepository;
@@ -33,7 +33,9 @@ export interface ServerOptions {
   defaultModel?: string;
   /**
    * Refusals (503 QUEUE_FULL) a second answered at once; past it they wait their turn, which slows
-   * clients that retry without backing off (see refusal-pacer.ts). 0 = never pace. @defaultValue 5000
+   * clients that retry without backing off (see refusal-pacer.ts). The budget adapts to what the
+   * server completes and what a refusal costs (refusal-budget.ts); this caps it. 0 = never pace.
+   * @defaultValue Infinity (the adaptive budget alone)
    */
   maxRefusalRate?: number;
   /** Repository load/unload: 'none' refuses them (MODEL_CONTROL_DISABLED), 'explicit' allows them. @defaultValue 'none' */
@@ -148,7 +150,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onClose', async () => {
     app.ferry.closing = true;
   });
-  const pacer = new RefusalPacer(options.maxRefusalRate ?? DEFAULT_MAX_REFUSAL_RATE);
+  const budget = new RefusalBudget({ served: () => options.metrics.completed, maxRatePerS: options.maxRefusalRate ?? Infinity });
+  const pacer = new RefusalPacer(options.maxRefusalRate === 0 ? 0 : () => budget.ratePerS());
   app.addHook('preClose', async () => pacer.flush());
   options.metrics.pacedRefusals(() => pacer.paced);
   gate = admissionGate({
@@ -156,6 +159,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     defaultModel: options.defaultModel,
     countError: (code) => options.metrics.errors.inc({ code }),
     pacer,
+    budget,
   });
 
   installBodyParser(app, maxBodyBytes);

@@ -13,6 +13,8 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.0005, 0.001, 0.0025
 
 export class Metrics {
   readonly registry = new Registry();
+  /** Requests answered with success, in all (what the refusal budget reads). */
+  completed = 0;
   readonly requests = new Counter({ name: 'ferry_requests_total', help: 'Inference requests by model and outcome (success, fail, rejected, cancelled).', labelNames: ['model', 'outcome'], registers: [this.registry] });
   readonly requestSeconds = new Histogram({ name: 'ferry_request_duration_seconds', help: 'Time from a request reaching the model to its result.', labelNames: ['model'], buckets: [...LATENCY_BUCKETS_SECONDS], registers: [this.registry] });
   readonly queueSeconds = new Histogram({ name: 'ferry_queue_duration_seconds', help: 'Time requests waited in the batch queue.', labelNames: ['model'], buckets: [...LATENCY_BUCKETS_SECONDS], registers: [this.registry] });
@@ -60,6 +62,7 @@ export class Metrics {
     return {
       request: (model, outcome, ms) => {
         this.requests.inc({ model, outcome });
+        if (outcome === 'success') this.completed++;
         if (outcome === 'success') this.requestSeconds.observe({ model }, ms / 1000);
       },
       batch: (model, size, computeMs) => {

@@ -1,7 +1,8 @@
 /**
  * Paces refusals (503 QUEUE_FULL) once they come faster than a budget: a token bucket of
- * `ratePerS` refusals a second (bursts up to `burst`); a refusal within budget is answered at
- * once, one beyond it waits in a FIFO for its token.
+ * `rate` refusals a second — a number, or a function the bucket asks as it refills (the adaptive
+ * RefusalBudget, ./refusal-budget.ts) — with bursts up to 50 ms worth; a refusal within budget is
+ * answered at once, one beyond it waits in a FIFO for its token.
  *
  * Why: a 503 still costs an HTTP exchange, and clients that ignore Retry-After and retry at once
  * turn every 503 into another request, as fast as the server answers them. On a machine whose
@@ -14,8 +15,10 @@
  * back off — are not delayed at all.
  */
 export class RefusalPacer {
-  readonly #ratePerMs: number;
-  readonly #burst: number;
+  readonly #rate: () => number;
+  #ratePerMs: number;
+  readonly #fixedBurst: number | undefined;
+  #burst: number;
   #tokens: number;
   #last = performance.now();
   readonly #held: Array<() => void> = [];
@@ -24,11 +27,23 @@ export class RefusalPacer {
   /** Refusals that had to wait for the budget, in all. */
   paced = 0;
 
-  /** @param ratePerS refusals a second answered at once; 0 or Infinity = never pace. @param burst tokens at most. @defaultValue ratePerS / 20 (50 ms worth), at least 1 */
-  constructor(ratePerS: number, burst = Math.max(1, ratePerS / 20)) {
+  /**
+   * @param rate refusals a second answered at once, or a function giving it as it changes; 0 or
+   * Infinity = never pace. @param burst tokens at most. @defaultValue rate / 20 (50 ms worth), at least 1
+   */
+  constructor(rate: number | (() => number), burst?: number) {
+    this.#rate = typeof rate === 'number' ? () => rate : rate;
+    this.#fixedBurst = burst;
+    this.#ratePerMs = 0;
+    this.#burst = 1;
+    this.#update();
+    this.#tokens = this.#burst;
+  }
+
+  #update(): void {
+    const ratePerS = this.#rate();
     this.#ratePerMs = ratePerS > 0 && Number.isFinite(ratePerS) ? ratePerS / 1000 : Infinity;
-    this.#burst = burst;
-    this.#tokens = burst;
+    this.#burst = this.#fixedBurst ?? Math.max(1, ratePerS / 20);
   }
 
   /** Refusals waiting for their turn now. */
@@ -38,6 +53,7 @@ export class RefusalPacer {
 
   /** Runs `answer` now when within budget, else once its turn comes. */
   submit(answer: () => void): void {
+    this.#update();
     if (this.#ratePerMs === Infinity) {
       answer();
       return;
@@ -62,6 +78,7 @@ export class RefusalPacer {
 
   #refill(): void {
     const now = performance.now();
+    if (this.#ratePerMs === Infinity) { this.#tokens = this.#burst; this.#last = now; return; }
     this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#ratePerMs);
     this.#last = now;
   }
@@ -81,6 +98,11 @@ export class RefusalPacer {
     const wait = Math.max(1, (1 - this.#tokens) / this.#ratePerMs);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      this.#update();
+      if (this.#ratePerMs === Infinity) { // pacing was turned off meanwhile
+        while (this.held > 0) this.#next()();
+        return;
+      }
       this.#refill();
       while (this.held > 0 && this.#tokens >= 1) {
         this.#tokens -= 1;

@@ -43,3 +43,36 @@ test('tokens come back with time: after a quiet spell a new burst goes at once',
   for (let i = 0; i < 10; i++) pacer.submit(() => n++);
   assert.equal(n, 20);
 });
+
+test('the adaptive budget: about one refusal per request completed, at most a tenth of a core by cost, never under the floor', async () => {
+  const { RefusalBudget } = await import('../../dist/server/refusal-budget.js');
+  let served = 0;
+  const clock = setInterval(() => { served += 50; }, 10); // ~5000 completed a second
+  try {
+    const budget = new RefusalBudget({ served: () => served });
+    assert.equal(budget.ratePerS(), 20, 'before anything is measured: the floor');
+    await new Promise((r) => setTimeout(r, 1100));
+    const byLoad = budget.ratePerS();
+    assert.ok(byLoad > 2500 && byLoad < 6000, `follows the completion rate: ${byLoad.toFixed(0)}/s`);
+    for (let i = 0; i < 200; i++) budget.noteCost(1); // refusals now cost 1 ms each (600 KB bodies)
+    await new Promise((r) => setTimeout(r, 120));
+    const byCost = budget.ratePerS();
+    assert.ok(byCost <= 110 && byCost >= 90, `a tenth of a core at ~1 ms a refusal: ${byCost.toFixed(0)}/s`);
+    const capped = new RefusalBudget({ served: () => served, maxRatePerS: 10, minRatePerS: 5 });
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(capped.ratePerS(), 10, '--max-refusal-rate caps it');
+  } finally {
+    clearInterval(clock);
+  }
+});
+
+test('a pacer that follows a changing rate', async () => {
+  let rate = 1000;
+  const pacer = new RefusalPacer(() => rate);
+  let n = 0;
+  for (let i = 0; i < 50; i++) pacer.submit(() => n++);
+  assert.equal(n, 50, 'a burst of 50 ms worth at 1000/s');
+  rate = 0; // pacing off: everything held goes at once
+  pacer.submit(() => n++);
+  assert.equal(n, 51);
+});
