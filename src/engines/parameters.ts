@@ -57,6 +57,7 @@ export function readParameters(table: ParameterTable, raw: Readonly<Record<strin
         break;
       }
       case 'string': {
+        if (typeof v === 'boolean' && spec.oneOf?.includes(String(v))) { out[key] = String(v); break; } // inline: true in YAML
         if (typeof v !== 'string' || v === '') fail(`must be a non-empty string (got ${JSON.stringify(given)})`);
         if (spec.oneOf && !spec.oneOf.includes(v as string)) fail(`must be one of ${spec.oneOf.join(', ')} (got ${JSON.stringify(given)})`);
         out[key] = v as string;

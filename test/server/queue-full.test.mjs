@@ -31,7 +31,7 @@ test('max_queue_size: the excess gets 503 QUEUE_FULL with Retry-After, quickly',
   const body = await full.json();
   assert.equal(body.code, 'QUEUE_FULL');
   assert.match(body.error, /max_queue_size 2/);
-  assert.ok(ms < 80, `503 in ${ms.toFixed(1)} ms`);
+  assert.ok(ms < 250, `503 in ${ms.toFixed(1)} ms (the running batch takes seconds)`);
   const ok = await Promise.all([first, ...queued]);
   assert.deepEqual(ok.map((r) => r.status), [200, 200, 200]);
   assert.equal((await slowRequest(4)).status, 200, 'takes work again');

@@ -13,10 +13,17 @@ import type { Tensor, TensorSpec } from '../../tensors/tensor.js';
 import { DATATYPES, fromOrtType } from '../../tensors/dtype.js';
 import { FerryError } from '../../errors.js';
 import { ortSettings } from './parameters.js';
+import { InlineSession } from './inline.js';
+import { openSession, warmUp } from './session.js';
 
 export { KNOWN_PROVIDERS } from './parameters.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+/** With inline: auto, a model whose warm-up run at batch 1 takes at most this (ms) also gets an inline session. */
+const AUTO_INLINE_MAX_MS = 0.5;
+/** What a round trip to a worker costs beyond the compute, before any is measured (ms). */
+const INITIAL_HOP_MS = 0.15;
 
 /** More replacements than this within REPLACEMENT_WINDOW_MS and the engine gives up. */
 const MAX_REPLACEMENTS = 5;
@@ -107,6 +114,17 @@ export function ortMessage(message: string, modelPath: string): string {
     .trim();
 }
 
+function elements(inputs: Readonly<Record<string, Tensor>>): number {
+  let n = 0;
+  for (const t of Object.values(inputs)) n += t.data.length;
+  return n;
+}
+
+/** Input elements of the warm-up run: batch 1, other dynamic dims 1 (as session.ts's warmUp). */
+function warmupElements(meta: EngineMetadata): number {
+  return meta.inputs.reduce((sum, i) => sum + i.dims.reduce((p, d) => p * (d >= 0 ? d : 1), 1), 0);
+}
+
 export class OnnxRuntimeEngine implements Engine {
   readonly backend = 'onnxruntime';
   readonly platform = 'onnxruntime_onnx';
@@ -124,6 +142,16 @@ export class OnnxRuntimeEngine implements Engine {
   /** Why the engine cannot serve any more; undefined while it can. */
   #broken: string | undefined;
   #replacedAt: number[] = [];
+  /** The session on the event loop's thread (inline: true, or auto for a fast model). */
+  #inline: InlineSession | undefined;
+  /** inline: true — every batch runs inline; there are no workers. */
+  #inlineOnly = false;
+  /**
+   * EWMA of an inline batch's compute time per input element (elements, not rows: a dynamic
+   * dim can make one row arbitrarily large), and of a worker round trip beyond its compute (ms).
+   */
+  #inlineMsPerElement = Infinity;
+  #hopMs = INITIAL_HOP_MS;
 
   private constructor(init: WorkerInit, ready: Extract<WorkerReply, { type: 'ready' }>, options: EngineOptions) {
     this.#init = init;
@@ -149,6 +177,7 @@ export class OnnxRuntimeEngine implements Engine {
       throw new FerryError('MODEL_LOAD_FAILED', `model file ${options.modelPath} does not exist or cannot be read`);
     }
     const init: WorkerInit = { ...settings, modelPath: options.modelPath, warmup: options.warmup ?? true };
+    if (settings.inline === 'true') return OnnxRuntimeEngine.#createInline(init, options);
     let engine: OnnxRuntimeEngine | undefined;
     const onExit = (w: SessionWorker, code: number): void => { if (engine) engine.#replace(w, code); };
     const workers = Array.from({ length: instances }, () => new SessionWorker(init, onExit));
@@ -172,7 +201,46 @@ export class OnnxRuntimeEngine implements Engine {
     }
     engine.#workers = workers;
     engine.#idle = [...workers];
+    const warmupMs = ready[0]!.warmupMs;
+    if (settings.inline === 'auto' && warmupMs !== undefined && warmupMs <= AUTO_INLINE_MAX_MS) {
+      try {
+        engine.#inline = await InlineSession.open(options.modelPath, settings);
+        engine.#inlineMsPerElement = warmupMs / Math.max(1, warmupElements(engine.metadata));
+      } catch {
+        // the workers serve alone
+      }
+    }
     return engine;
+  }
+
+  /** inline: true — one session on the event loop's thread, no workers. */
+  static async #createInline(init: WorkerInit, options: EngineOptions): Promise<OnnxRuntimeEngine> {
+    let opened;
+    try {
+      opened = await openSession(init.modelPath, { ...init, intraOpThreads: 1, interOpThreads: 1 });
+    } catch (err) {
+      throw new FerryError('MODEL_LOAD_FAILED', `ONNX Runtime could not load ${options.modelPath}: ${ortMessage((err as Error).message, options.modelPath)}`, { cause: err });
+    }
+    const warm = init.warmup ? await warmUp(opened) : {};
+    await opened.session.release();
+    const engine = new OnnxRuntimeEngine(init, {
+      type: 'ready', inputs: opened.inputs, outputs: opened.outputs, ...(warm.error && { warmupError: warm.error }),
+    }, { ...options, instances: 1 });
+    engine.#inline = await InlineSession.open(init.modelPath, init);
+    engine.#inlineOnly = true;
+    return engine;
+  }
+
+  /** Whether this batch costs less to compute here than the hop to a worker would. */
+  #preferInline(inputs: Readonly<Record<string, Tensor>>): boolean {
+    return elements(inputs) * this.#inlineMsPerElement <= this.#hopMs;
+  }
+
+  async #runInline(inputs: Readonly<Record<string, Tensor>>, outputNames: readonly string[] | undefined): Promise<EngineResult> {
+    const n = Math.max(1, elements(inputs));
+    const r = await this.#inline!.run(inputs, outputNames);
+    this.#inlineMsPerElement += 0.1 * (r.computeMs / n - this.#inlineMsPerElement);
+    return r;
   }
 
   /** A worker exited: replace it, unless the engine is being disposed or replacements keep failing. */
@@ -230,15 +298,23 @@ export class OnnxRuntimeEngine implements Engine {
       if (!released.includes(buffer)) released.push(buffer);
     }
     if (this.#broken) throw new EngineRunError(`the model is unavailable: ${this.#broken}`, released);
+    if (this.#inlineOnly) {
+      if (this.#disposed) throw new EngineRunError('the model is unavailable: the engine was disposed', released);
+      return this.#runInline(inputs, outputNames);
+    }
     const worker = this.#idle.pop() ?? (await new Promise<SessionWorker | undefined>((resolve) => this.#waiting.push(resolve)));
     if (!worker) throw new EngineRunError(`the model is unavailable: ${this.#broken ?? 'the engine was disposed'}`, released);
     try {
+      if (this.#inline && this.#preferInline(inputs)) return await this.#runInline(inputs, outputNames);
       const id = this.#nextId++;
       const request: WorkerRequest = { id, inputs: wire, ...(outputNames && { outputs: [...outputNames] }) };
-      return await new Promise<EngineResult>((resolve, reject) => {
+      const t0 = performance.now();
+      const result = await new Promise<EngineResult>((resolve, reject) => {
         worker.pending.set(id, { resolve, reject, released });
         worker.worker.postMessage(request, released);
       });
+      this.#hopMs += 0.1 * (Math.max(0, performance.now() - t0 - result.computeMs) - this.#hopMs);
+      return result;
     } finally {
       this.#release(worker);
     }
@@ -248,5 +324,11 @@ export class OnnxRuntimeEngine implements Engine {
     this.#disposed = true;
     for (const wake of this.#waiting.splice(0)) wake(undefined);
     await Promise.all(this.#workers.map((w) => w.worker.terminate()));
+    await this.#inline?.dispose();
+  }
+
+  /** Where batches run: 'worker', 'inline', or 'auto' (inline while a batch computes faster than the hop). */
+  get placement(): 'worker' | 'inline' | 'auto' {
+    return this.#inlineOnly ? 'inline' : this.#inline ? 'auto' : 'worker';
   }
 }

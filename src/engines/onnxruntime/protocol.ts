@@ -31,7 +31,7 @@ export interface WorkerRequest {
 }
 
 export type WorkerReply =
-  | { type: 'ready'; inputs: WireMetadata[]; outputs: WireMetadata[]; warmupError?: string }
+  | { type: 'ready'; inputs: WireMetadata[]; outputs: WireMetadata[]; warmupError?: string; /** Median of timed warm-up runs at batch 1. */ warmupMs?: number }
   | { type: 'error'; message: string }
   | { type: 'result'; id: number; outputs: WireTensor[]; computeMs: number; released: ArrayBuffer[] }
   | { type: 'runError'; id: number; message: string; released: ArrayBuffer[] };
