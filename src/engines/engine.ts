@@ -84,6 +84,8 @@ export interface Engine {
   readonly metadata: EngineMetadata;
   /** Set when the warm-up failed (the model still loads; the first request pays the cost). */
   readonly warmupError?: string | undefined;
+  /** What one warm-up inference took at batch 1, in ms (median of a few), when the engine measured it. */
+  readonly warmupMs?: number | undefined;
   /**
    * Runs one batch on a free instance. The input tensors' buffers are moved to the engine (the
    * caller must not touch them) and come back in `released`, or in the EngineRunError's.

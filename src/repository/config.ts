@@ -22,7 +22,8 @@ export interface IoConfig {
 export type { ImageColor, ImageConfig } from '../preprocess/image-config.js';
 
 export interface BatchingConfig {
-  readonly maxQueueDelayMs: number;
+  /** Undefined = chosen at load from the model and the machine (auto-defaults.ts). */
+  readonly maxQueueDelayMs?: number;
   readonly preferredBatchSizes: readonly number[];
   readonly maxQueueSize: number;
   readonly defaultTimeoutMs: number;
@@ -40,10 +41,13 @@ export interface ModelConfig {
   readonly maxBatchSize?: number;
   /** --max-batch-size: applies to the models that have a batch axis, leaves the others at 0. */
   readonly maxBatchSizeOverride?: number;
+  /** max_batch_size of a model with a batch axis whose config gives none (auto-defaults.ts). @defaultValue 32 */
+  readonly defaultMaxBatchSize?: number;
   readonly inputs?: readonly IoConfig[];
   readonly outputs?: readonly IoConfig[];
   readonly batching: BatchingConfig;
-  readonly instances: number;
+  /** Parallel engine instances. Undefined = chosen at load from the model and the machine (auto-defaults.ts). */
+  readonly instances?: number;
   /** Engine settings, read by the engine itself (each backend has its own; see its parameters.ts). @defaultValue {} */
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly versionPolicy: VersionPolicy;
@@ -65,7 +69,6 @@ export interface ConfigOverrides {
 }
 
 export const DEFAULT_BATCHING: BatchingConfig = {
-  maxQueueDelayMs: 0,
   preferredBatchSizes: [],
   maxQueueSize: 1024,
   defaultTimeoutMs: 0,
@@ -173,13 +176,13 @@ function readBatching(r: Reader, v: unknown): BatchingConfig {
   }
   const delayMs = o.max_queue_delay_microseconds !== undefined
     ? r.num(o.max_queue_delay_microseconds, `${k}.max_queue_delay_microseconds`, 0, 0) / 1000
-    : r.num(o.max_queue_delay_ms, `${k}.max_queue_delay_ms`, DEFAULT_BATCHING.maxQueueDelayMs, 0);
+    : o.max_queue_delay_ms === undefined ? undefined : r.num(o.max_queue_delay_ms, `${k}.max_queue_delay_ms`, undefined, 0);
   // Triton writes 0 for "priorities off": that is one level here.
   const priorityLevels = Math.max(1, r.int(o.priority_levels, `${k}.priority_levels`, 0, DEFAULT_BATCHING.priorityLevels));
   const defaultPriorityLevel = Math.max(1, r.int(o.default_priority_level, `${k}.default_priority_level`, 0, Math.ceil(priorityLevels / 2)));
   if (defaultPriorityLevel > priorityLevels) r.fail(`${k}.default_priority_level`, `must be at most priority_levels (${priorityLevels})`);
   return {
-    maxQueueDelayMs: delayMs,
+    ...(delayMs !== undefined && { maxQueueDelayMs: delayMs }),
     preferredBatchSizes: r.numbers(o.preferred_batch_size, `${k}.preferred_batch_size`, []).map((n, i) => r.int(n, `${k}.preferred_batch_size[${i}]`, 1)),
     maxQueueSize: r.int(o.max_queue_size, `${k}.max_queue_size`, 0, DEFAULT_BATCHING.maxQueueSize),
     defaultTimeoutMs: r.num(o.default_timeout_ms, `${k}.default_timeout_ms`, 0, 0),
@@ -269,7 +272,7 @@ export function parseModelConfig(raw: unknown, file: string, fallbackName: strin
   const name = r.str(o.name, 'name', fallbackName);
   if (name !== fallbackName) r.fail('name', `is "${name}" but the model folder is "${fallbackName}"; they must match`);
   const backend = readBackend(r, o.backend, o.platform);
-  let instances = 1;
+  let instances: number | undefined;
   if (o.instance_group !== undefined) {
     const groups = Array.isArray(o.instance_group) ? o.instance_group : [o.instance_group];
     instances = groups.reduce<number>((sum, g, i) => {
@@ -286,7 +289,7 @@ export function parseModelConfig(raw: unknown, file: string, fallbackName: strin
     ...(o.input !== undefined && { inputs: readIo(r, o.input, 'input') }),
     ...(o.output !== undefined && { outputs: readIo(r, o.output, 'output') }),
     batching: readBatching(r, o.dynamic_batching),
-    instances,
+    ...(instances !== undefined && { instances }),
     parameters,
     versionPolicy: readVersionPolicy(r, o.version_policy),
     ...(o.default_model_filename !== undefined && { defaultModelFilename: r.str(o.default_model_filename, 'default_model_filename') }),
@@ -314,7 +317,7 @@ export async function readModelConfig(file: string, fallbackName: string): Promi
 
 /** The config a bare `model.onnx` gets. */
 export function defaultModelConfig(name: string): ModelConfig {
-  return { name, batching: DEFAULT_BATCHING, instances: 1, parameters: {}, versionPolicy: { latest: 1 } };
+  return { name, batching: DEFAULT_BATCHING, parameters: {}, versionPolicy: { latest: 1 } };
 }
 
 /** Applies command-line overrides. */

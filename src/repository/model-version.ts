@@ -69,7 +69,7 @@ export function resolveIo(config: ModelConfig, engine: Engine): ResolvedIo {
   const batchable = meta.inputs.every((i) => i.dims.length > 0 && i.dims[0] === -1);
   const maxBatchSize = config.maxBatchSizeOverride !== undefined
     ? (batchable ? config.maxBatchSizeOverride : 0)
-    : config.maxBatchSize ?? (batchable ? 32 : 0);
+    : config.maxBatchSize ?? (batchable ? config.defaultMaxBatchSize ?? 32 : 0);
   if (maxBatchSize > 0 && !batchable) {
     const fixed = meta.inputs.find((i) => i.dims[0] !== -1)!;
     fail(`max_batch_size is ${maxBatchSize} but input "${fixed.name}" has a fixed first axis [${fixed.dims.join(',')}]; set max_batch_size: 0 or export with a dynamic batch axis`);
@@ -121,6 +121,7 @@ export class ModelVersion {
     this.#batched = io.maxBatchSize > 0;
     this.#batcher = new DynamicBatcher<InferJob>({
       ...config.batching,
+      maxQueueDelayMs: config.batching.maxQueueDelayMs ?? 0,
       maxBatchSize: io.maxBatchSize,
       instances: engine.instances,
     }, (entries, size, release) => this.#execute(entries, size, release));

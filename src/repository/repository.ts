@@ -5,11 +5,14 @@
  * in-flight request is dropped; unloading drains before it frees.
  */
 import { readdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ConfigOverrides, ModelConfig } from './config.js';
 import { applyOverrides, defaultModelConfig, readModelConfig } from './config.js';
 import type { ModelObserver } from './model-version.js';
 import { ModelVersion } from './model-version.js';
+import type { Engine } from '../engines/engine.js';
+import { chooseDefaults } from './auto-defaults.js';
 import { createEngine, engineDescriptor, engineForFile, modelExtensions } from '../engines/registry.js';
 import { FerryError } from '../errors.js';
 import { checkInside, checkModelName, checkRelativeName } from './confine.js';
@@ -258,19 +261,8 @@ export class ModelRepository {
         for (const [version, file] of files) {
           const backend = config.backend ?? engineForFile(file)?.backend;
           if (!backend) throw new FerryError('MODEL_LOAD_FAILED', `model "${name}" version ${version}: ${file} is not a file any engine loads (${modelExtensions().join(', ')}); set backend: in its config`);
-          const engine = await createEngine(backend, {
-            modelPath: file,
-            instances: config.instances,
-            parameters: config.parameters,
-            declared: {
-              ...(config.maxBatchSize !== undefined && { maxBatchSize: config.maxBatchSize }),
-              ...(config.inputs && { inputs: config.inputs }),
-              ...(config.outputs && { outputs: config.outputs }),
-            },
-            source: config.source ?? file,
-            onUnavailable: (reason) => this.#unavailable(name, version, reason),
-          });
-          const v = await ModelVersion.create(config, version, engine, source.dir, this.#options.observer);
+          const { engine, config: resolved } = await this.#openEngine(name, version, file, backend, config);
+          const v = await ModelVersion.create(resolved, version, engine, source.dir, this.#options.observer);
           if (!v.batched && v.io.inputs.length > 0 && v.io.inputs.every((i) => i.dims[0] === 1)) {
             this.#options.warn?.(`model "${name}" version ${version}: max_batch_size 0: requests will not be batched: the batch axis of its inputs is fixed at 1 (export with a dynamic batch axis: ferry export --dynamic-batch; ferry simplify keeps it unless --static-batch)`, { model: name, version });
           }
@@ -294,6 +286,51 @@ export class ModelRepository {
     entry.reason = '';
     this.#options.log?.('model loaded', { model: name, versions: [...loaded.keys()], ms: Math.round(performance.now() - started) });
     await Promise.all([...old.values()].map((v) => v.unload()));
+  }
+
+  /**
+   * Creates the engine for one version. Settings the config leaves out (instances, threads, max
+   * batch, queue delay) are chosen from one measured inference and the machine (auto-defaults.ts):
+   * a probe engine of one single-threaded instance is kept when that is the choice, else replaced.
+   */
+  async #openEngine(name: string, version: string, file: string, backend: string, config: ModelConfig): Promise<{ engine: Engine; config: ModelConfig }> {
+    const open = (instances: number, parameters: Readonly<Record<string, unknown>>): Promise<Engine> => createEngine(backend, {
+      modelPath: file,
+      instances,
+      parameters,
+      declared: {
+        ...(config.maxBatchSize !== undefined && { maxBatchSize: config.maxBatchSize }),
+        ...(config.inputs && { inputs: config.inputs }),
+        ...(config.outputs && { outputs: config.outputs }),
+      },
+      source: config.source ?? file,
+      onUnavailable: (reason) => this.#unavailable(name, version, reason),
+    });
+    const threadsGiven = config.parameters.intra_op_threads !== undefined;
+    if (config.instances !== undefined || threadsGiven) {
+      const engine = await open(config.instances ?? 1, config.parameters);
+      const delay = config.batching.maxQueueDelayMs ?? (engine.warmupMs !== undefined ? chooseDefaults(engine.warmupMs, availableParallelism()).maxQueueDelayMs : 0);
+      return { engine, config: { ...config, batching: { ...config.batching, maxQueueDelayMs: delay } } };
+    }
+    const single = { ...config.parameters, intra_op_threads: 1 };
+    let engine = await open(1, single);
+    if (engine.warmupMs === undefined) return { engine, config: { ...config, instances: 1, parameters: single } };
+    const choice = chooseDefaults(engine.warmupMs, availableParallelism());
+    if (choice.instances !== 1) {
+      await engine.dispose();
+      engine = await open(choice.instances, single);
+    }
+    this.#options.log?.(`model "${name}" version ${version}: ${choice.why} (chosen because its config does not say; ferry tune sweeps for the best)`, { model: name, version });
+    return {
+      engine,
+      config: {
+        ...config,
+        instances: choice.instances,
+        parameters: single,
+        defaultMaxBatchSize: choice.maxBatchSize,
+        batching: { ...config.batching, maxQueueDelayMs: config.batching.maxQueueDelayMs ?? choice.maxQueueDelayMs },
+      },
+    };
   }
 
   /** Every file this load would open (config, model files, label files) lies inside the repository. */

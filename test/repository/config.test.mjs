@@ -17,13 +17,13 @@ const bad = (raw, key, problem) => () =>
     return true;
   });
 
-test('defaults: backend from the model file, one instance, delay 0, queue 1024, latest version', () => {
+test('defaults: backend from the model file, instances and delay chosen at load, queue 1024, latest version', () => {
   const c = parseModelConfig({}, 'f', 'm');
   assert.equal(c.name, 'm');
   assert.equal(c.backend, undefined, 'chosen by the model file\'s extension');
   assert.deepEqual(c.parameters, {});
-  assert.equal(c.instances, 1);
-  assert.deepEqual(c.batching, { maxQueueDelayMs: 0, preferredBatchSizes: [], maxQueueSize: 1024, defaultTimeoutMs: 0, priorityLevels: 1, defaultPriorityLevel: 1 });
+  assert.equal(c.instances, undefined, 'chosen at load (auto-defaults)');
+  assert.deepEqual(c.batching, { preferredBatchSizes: [], maxQueueSize: 1024, defaultTimeoutMs: 0, priorityLevels: 1, defaultPriorityLevel: 1 });
   assert.deepEqual(c.versionPolicy, { latest: 1 });
 });
 

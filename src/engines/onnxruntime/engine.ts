@@ -132,6 +132,7 @@ export class OnnxRuntimeEngine implements Engine {
   readonly instances: number;
   readonly metadata: EngineMetadata;
   readonly warmupError: string | undefined;
+  readonly warmupMs: number | undefined;
   readonly #init: WorkerInit;
   readonly #onUnavailable: ((reason: string) => void) | undefined;
   #workers: SessionWorker[] = [];
@@ -166,6 +167,7 @@ export class OnnxRuntimeEngine implements Engine {
       symbolicDims,
     };
     this.warmupError = ready.warmupError;
+    this.warmupMs = ready.warmupMs;
   }
 
   static async create(options: EngineOptions): Promise<OnnxRuntimeEngine> {
@@ -224,7 +226,7 @@ export class OnnxRuntimeEngine implements Engine {
     const warm = init.warmup ? await warmUp(opened) : {};
     await opened.session.release();
     const engine = new OnnxRuntimeEngine(init, {
-      type: 'ready', inputs: opened.inputs, outputs: opened.outputs, ...(warm.error && { warmupError: warm.error }),
+      type: 'ready', inputs: opened.inputs, outputs: opened.outputs, ...(warm.error && { warmupError: warm.error }), ...(warm.ms !== undefined && { warmupMs: warm.ms }),
     }, { ...options, instances: 1 });
     engine.#inline = await InlineSession.open(init.modelPath, init);
     engine.#inlineOnly = true;

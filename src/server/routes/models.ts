@@ -40,7 +40,7 @@ export function modelConfigJson(m: ModelVersion): Record<string, unknown> {
     ...(m.io.maxBatchSize > 0 && {
       dynamic_batching: {
         preferred_batch_size: [...b.preferredBatchSizes],
-        max_queue_delay_microseconds: Math.round(b.maxQueueDelayMs * 1000),
+        max_queue_delay_microseconds: Math.round((b.maxQueueDelayMs ?? 0) * 1000),
         // Triton writes 0 when priorities are off
         priority_levels: b.priorityLevels > 1 ? b.priorityLevels : 0,
         default_priority_level: b.priorityLevels > 1 ? b.defaultPriorityLevel : 0,
