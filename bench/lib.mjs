@@ -143,8 +143,15 @@ export function machine() {
   try {
     ort = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version;
   } catch { /* not installed */ }
+  let flags = [];
+  try {
+    const all = /^flags\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(' ') ?? [];
+    // What decides inference speed on x86: vector width and int8 dot products.
+    flags = all.filter((f) => /^(avx2|fma|f16c|avx512(f|bw|vl|_vnni|_bf16|_fp16)|avx_vnni|amx_\w+)$/.test(f));
+  } catch { /* not Linux */ }
   return {
     cpu: model,
+    cpuFlags: flags,
     cores: availableParallelism(),
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,

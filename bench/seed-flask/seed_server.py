@@ -12,9 +12,14 @@ the ONNX initializers (the exporter folded BatchNorm into the convolutions, so t
 would not take them as is). Preprocessing is the model's serving contract: gray, 28x28,
 x = (p/255 - 0.2860) / 0.3530.
 
-Run with Debian's python (python3-torch, python3-onnx, python3-flask):
+With --runtime ort, the same app runs the ONNX file in one onnxruntime InferenceSession (the
+same runtime ferry serves with, so the comparison is of the serving design alone).
+
+Run with Debian's python (python3-torch, python3-onnx, python3-flask; onnxruntime from the .venv
+for --runtime ort):
 
     /usr/bin/python3 bench/seed-flask/seed_server.py --model examples/fashion/1/model.onnx --port 5000
+    .venv/bin/python bench/seed-flask/seed_server.py --model examples/fashion/1/model.onnx --runtime ort
 """
 import argparse
 import json
@@ -109,6 +114,20 @@ def preprocess(img):
     return (x / 255.0 - MEAN) / STD
 
 
+class OrtModel:
+    """The ONNX file in one onnxruntime session, called as the torch module is: logits of a [1,1,28,28] batch."""
+
+    def __init__(self, path):
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+
+    def __call__(self, x):
+        return torch.from_numpy(self.session.run(None, {self.input: x.numpy()})[0])
+
+
 def create_app(model):
     app = Flask(__name__)
 
@@ -134,9 +153,10 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=5000)
+    ap.add_argument("--runtime", choices=["torch", "ort"], default="torch", help="torch (as the seed) or one onnxruntime session")
     ap.add_argument("--check", action="store_true", help="print the model's logits for a zero image and exit")
     args = ap.parse_args()
-    model = module_from_onnx(args.model)
+    model = module_from_onnx(args.model) if args.runtime == "torch" else OrtModel(args.model)
     if args.check:
         with torch.no_grad():
             print(json.dumps(model(preprocess(np.zeros((SIZE, SIZE), np.uint8)))[0].tolist()))

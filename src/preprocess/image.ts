@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import type { Metadata, Sharp } from 'sharp';
 import type { ImageConfig } from './image-config.js';
 import type { Raster } from './object.js';
-import { borderColor, invert, isDarkOnLight, objectBox, padToAspect } from './object.js';
+import { borderColor, invert, isDarkOnLight, objectBox, padToAspect, resample } from './object.js';
 import type { InputSource } from '../tensors/source.js';
 import type { Datatype } from '../tensors/dtype.js';
 import { toHalfBits } from '../tensors/dtype.js';
@@ -59,6 +59,11 @@ export async function decodeImage(body: Buffer, cfg: ImageConfig, limits: Decode
       throw new FerryError('BAD_IMAGE', `the pixel data has ${body.length} bytes, but shape [${height},${width},${channels}] needs ${width * height * channels}`);
     }
     if (width === cfg.width && height === cfg.height && !needsObjectPass(cfg)) return convertPixels(body, raw, cfg.color);
+    if (needsObjectPass(cfg) && Math.max(width, height) <= workSide(cfg)) {
+      // Small raw pixels (the seed's /predict client): the whole pass in JS, no libvips round trip.
+      const converted = convertPixels(body, raw, cfg.color);
+      return objectPassRaster({ data: converted.data, width, height, channels: converted.channels }, cfg);
+    }
     img = sharp(body, { raw: { width, height, channels } });
     if (channels >= 3 && raw.order === 'bgr') {
       if (channels === 4) img = sharp(await img.removeAlpha().raw().toBuffer(), { raw: { width, height, channels: 3 } });
@@ -105,21 +110,31 @@ function needsObjectPass(cfg: ImageConfig): boolean {
 }
 
 /** Side of the working image the object pass analyses: the picture shrunk to fit it (never enlarged). */
-const WORK_SIDE = 256;
+function workSide(cfg: ImageConfig): number {
+  return Math.max(256, 4 * Math.max(cfg.width, cfg.height));
+}
 
 /**
- * Shrinks the picture to a working size, then in JS: background from the border, inversion,
- * the object's box, padding to the model's aspect; then the final resize.
+ * Shrinks the picture to a working size with libvips (JPEG shrink-on-load makes a camera photo
+ * cheap), then does the rest in JS (objectPassRaster).
  */
 async function objectPass(img: Sharp, cfg: ImageConfig): Promise<Pixels> {
-  const side = Math.max(WORK_SIDE, 4 * Math.max(cfg.width, cfg.height));
+  const side = workSide(cfg);
   let work: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
     work = await img.resize(side, side, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
     throw decodeError(err);
   }
-  const raster: Raster = { data: work.data, width: work.info.width, height: work.info.height, channels: work.info.channels };
+  return objectPassRaster({ data: work.data, width: work.info.width, height: work.info.height, channels: work.info.channels }, cfg);
+}
+
+/**
+ * The object pass on a working raster in the model's colour: background from the border,
+ * inversion, the object's box, padding to the model's aspect, resampling to the model's size.
+ */
+function objectPassRaster(input: Raster, cfg: ImageConfig): Pixels {
+  const raster: Raster = { ...input, data: input.data.slice() }; // inverted in place below
   let bg = borderColor(raster);
   const inverted = cfg.invert === true || (cfg.invert === 'auto' && isDarkOnLight(raster, bg));
   if (inverted) {
@@ -134,19 +149,27 @@ async function objectPass(img: Sharp, cfg: ImageConfig): Promise<Pixels> {
     objectFound = found !== undefined;
     if (found) box = found;
   }
-  let out: Raster = raster;
-  let fit = cfg.fit;
-  if (cfg.fit === 'contain') {
-    out = padToAspect(raster, box, cfg, pad, cfg.trim?.margin ?? 0);
-    fit = 'fill';
-  } else if (box.width !== raster.width || box.height !== raster.height) {
-    out = padToAspect(raster, box, box, pad, cfg.trim?.margin ?? 0);
-  }
-  const final = sharp(out.data, { raw: { width: out.width, height: out.height, channels: out.channels as 1 | 3 } })
-    .resize(cfg.width, cfg.height, { fit })
-    .toColourspace(cfg.color === 'gray' ? 'b-w' : 'srgb');
-  const pixels = await rawPixels(final);
-  return { ...pixels, inverted, ...(objectFound !== undefined && { objectFound }) };
+  let framed: Raster;
+  if (cfg.fit === 'contain') framed = padToAspect(raster, box, cfg, pad, cfg.trim?.margin ?? 0);
+  else if (cfg.fit === 'cover') framed = cropToAspect(padToAspect(raster, box, box, pad, cfg.trim?.margin ?? 0), cfg);
+  else framed = padToAspect(raster, box, box, pad, cfg.trim?.margin ?? 0);
+  const out = resample(framed, cfg.width, cfg.height);
+  return { data: Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength), channels: out.channels, inverted, ...(objectFound !== undefined && { objectFound }) };
+}
+
+/** The centre of `img` cut to the aspect width:height. */
+function cropToAspect(img: Raster, aspect: { width: number; height: number }): Raster {
+  const want = aspect.width / aspect.height;
+  let w = img.width;
+  let h = img.height;
+  if (w / h > want) w = Math.max(1, Math.round(h * want));
+  else h = Math.max(1, Math.round(w / want));
+  const left = (img.width - w) >> 1;
+  const top = (img.height - h) >> 1;
+  const c = img.channels;
+  const out = new Uint8Array(w * h * c);
+  for (let y = 0; y < h; y++) out.set(img.data.subarray(((top + y) * img.width + left) * c, ((top + y) * img.width + left + w) * c), y * w * c);
+  return { data: out, width: w, height: h, channels: c };
 }
 
 /**
@@ -160,7 +183,8 @@ function convertPixels(body: Buffer, raw: RawPixels, color: ImageConfig['color']
   if (color === 'gray') {
     if (channels === 1) return { data: body, channels: 1 };
     const out = Buffer.allocUnsafe(n);
-    for (let p = 0, i = 0; p < n; p++, i += channels) out[p] = Math.round(0.299 * body[i + r]! + 0.587 * body[i + 1]! + 0.114 * body[i + b]!);
+    // Rec. 601 luma in 16-bit fixed point (0.299, 0.587, 0.114), rounded: exact to within 1/65536.
+    for (let p = 0, i = 0; p < n; p++, i += channels) out[p] = (19595 * body[i + r]! + 38470 * body[i + 1]! + 7471 * body[i + b]! + 32768) >>> 16;
     return { data: out, channels: 1 };
   }
   const out = Buffer.allocUnsafe(n * 3);

@@ -119,3 +119,81 @@ export function padToAspect(img: Raster, box: Box, aspect: { width: number; heig
   }
   return { data: out, width: w, height: h, channels: c };
 }
+
+/**
+ * Resamples HWC uint8 pixels to w x h with a Lanczos-3 filter that widens with the downscale
+ * factor (as libvips' and PIL's resize): separable, two passes through a float buffer. For the small rasters of the object pass (a working image of at most 256 a side, a
+ * model input of tens of pixels) this costs less than one round trip to libvips' thread pool.
+ */
+export function resample(img: Raster, w: number, h: number): Raster {
+  if (img.width === w && img.height === h) return img;
+  const c = img.channels;
+  const sw = img.width;
+  const src = img.data;
+  const across = weights(sw, w);
+  const down = weights(img.height, h);
+  // Vertical first: rows of the output from rows of the input, then each output row across.
+  const mid = new Float32Array(sw * h * c);
+  for (let y = 0; y < h; y++) {
+    const { start, taps } = down[y]!;
+    const row = y * sw * c;
+    for (let t = 0; t < taps.length; t++) {
+      const wt = taps[t]!;
+      const from = (start + t) * sw * c;
+      for (let i = 0; i < sw * c; i++) mid[row + i]! += wt * src[from + i]!;
+    }
+  }
+  const out = new Uint8Array(w * h * c);
+  for (let y = 0; y < h; y++) {
+    const row = y * sw * c;
+    for (let x = 0; x < w; x++) {
+      const { start, taps } = across[x]!;
+      for (let k = 0; k < c; k++) {
+        let sum = 0;
+        for (let t = 0; t < taps.length; t++) sum += taps[t]! * mid[row + (start + t) * c + k]!;
+        out[(y * w + x) * c + k] = sum <= 0 ? 0 : sum >= 255 ? 255 : Math.round(sum);
+      }
+    }
+  }
+  return { data: out, width: w, height: h, channels: c };
+}
+
+/** Filter weights by (from, to): the same sizes come back request after request. */
+const WEIGHTS = new Map<number, { start: number; taps: Float32Array }[]>();
+
+/** Lanczos-3: sinc(x) sinc(x/3) for |x| < 3 (what libvips and PIL use to shrink). */
+function lanczos3(x: number): number {
+  if (x === 0) return 1;
+  if (x <= -3 || x >= 3) return 0;
+  const px = Math.PI * x;
+  return (3 * Math.sin(px) * Math.sin(px / 3)) / (px * px);
+}
+
+/** Per output index: the first source index and the normalized Lanczos-3 weights from it. */
+function weights(from: number, to: number): { start: number; taps: Float32Array }[] {
+  const key = from * 65536 + to;
+  const cached = WEIGHTS.get(key);
+  if (cached) return cached;
+  if (WEIGHTS.size > 4096) WEIGHTS.clear();
+  const scale = from / to;
+  const stretch = Math.max(1, scale); // a shrink widens the kernel: it averages what it drops
+  const support = 3 * stretch;
+  const out: { start: number; taps: Float32Array }[] = [];
+  for (let i = 0; i < to; i++) {
+    const centre = (i + 0.5) * scale;
+    const start = Math.max(0, Math.floor(centre - support));
+    const end = Math.min(from, Math.ceil(centre + support));
+    const taps = new Float32Array(Math.max(1, end - start));
+    let total = 0;
+    for (let j = start; j < end; j++) {
+      const wgt = lanczos3((j + 0.5 - centre) / stretch);
+      taps[j - start] = wgt;
+      total += wgt;
+    }
+    if (total === 0) { taps[Math.min(taps.length - 1, Math.floor(centre) - start)] = 1; total = 1; }
+    for (let t = 0; t < taps.length; t++) taps[t]! /= total;
+    out.push({ start, taps });
+  }
+  WEIGHTS.set(key, out);
+  return out;
+}

@@ -47,3 +47,18 @@ test('padding to an aspect keeps the object whole and centred on the background'
   assert.equal(wide.height, 24, 'a margin of half the size each side');
   assert.equal(wide.width, 32);
 });
+
+test('resampling: a flat picture stays flat, a shrink averages, sizes are exact', async () => {
+  const { resample } = await import('../../dist/preprocess/object.js');
+  const flat = resample(raster(100, 60, 77, 77, { left: 0, top: 0, width: 0, height: 0 }), 28, 17);
+  assert.equal(flat.width, 28);
+  assert.equal(flat.height, 17);
+  assert.ok(flat.data.every((v) => v === 77));
+  // a 2-pixel checkerboard shrunk 4x is its mean gray
+  const n = 64;
+  const board = { data: new Uint8Array(n * n).map((_, i) => (((i % n) >> 1) + ((Math.floor(i / n)) >> 1)) % 2 ? 255 : 0), width: n, height: n, channels: 1 };
+  const small = resample(board, 16, 16);
+  const inner = [];
+  for (let y = 3; y < 13; y++) for (let x = 3; x < 13; x++) inner.push(small.data[y * 16 + x]);
+  assert.ok(inner.every((v) => Math.abs(v - 127.5) < 12), `mean gray, got ${Math.min(...inner)}..${Math.max(...inner)}`);
+});

@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// Issue 11's four serving goals, measured with standard clients (wrk; Triton's perf_analyzer for the
+// latency), the peers in the same run, on whatever machine this is (its CPU model and the flags
+// that decide inference speed are printed first):
+//
+//   latency  default model, 1 client, v2 binary: p99 minus one in-process inference      goal <= 1 ms
+//   flask    the seed's Flask /predict (torch, and the same ONNX Runtime session) vs ferry,
+//            the seed's multipart body, 16 clients                                       goal >= 10x
+//   resnet   ResNet-18, 16 clients: `ferry serve model.onnx` with no tuning, and with the
+//            issue's `--max-batch-size 16 --max-queue-delay-ms 2`, / the in-process engine at
+//            its best batch                                                              goal >= 0.90
+//   storm    64 clients retrying at once (wrk: no back-off) against a queue of 8, ResNet-18:
+//            completed / saturated (16 clients)                                          goal >= 0.85
+//   triton   NVIDIA Triton (PyPI nvidia-pytriton: its HTTP server and batcher, a Python backend
+//            running the same ONNX file on ONNX Runtime) vs ferry, default model, 1 and 16 clients
+//
+//   node bench/serving/run.mjs [--only latency,flask,resnet,storm,triton] [--seconds 10] [--rounds 2]
+//
+// The clients run on the same cores as the servers. Results: bench/results/serving.json.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, PYTHON, start, startFerry, freePort, sleep, machine, writeResult, table, f, flags, requireBuild, ensureResnet18, waitReady, waitQuiet } from '../lib.mjs';
+import { wrk, perfAnalyzer, perfAnalyzerAvailable, binaryInferBody } from '../clients.mjs';
+
+requireBuild();
+const { benchEngine } = await import('../../dist/measure/engine-bench.js');
+const { readBgr } = await import('../../dist/bench/target.js');
+const { predictRequest } = await import('../../dist/bench/payload.js');
+const { seededRandom } = await import('../../dist/tensors/random.js');
+
+const opts = flags(process.argv.slice(2), { only: 'latency,flask,resnet,storm,triton', seconds: 10, rounds: 2, quietS: 180 });
+const only = new Set(String(opts.only).split(','));
+const S = Number(opts.seconds);
+const ROUNDS = Number(opts.rounds);
+const FASHION = join(ROOT, 'examples', 'fashion');
+const FASHION_ONNX = join(FASHION, '1', 'model.onnx');
+const RESNET = join(ROOT, 'bench', 'models', 'resnet18', '1', 'model.onnx');
+const TRITON_PY = join(ROOT, '.venv-triton', 'bin', 'python');
+const VENV_PY = join(ROOT, '.venv', 'bin', 'python');
+
+const m = machine();
+console.log(`${m.cpu}, ${m.cores} cores, flags ${m.cpuFlags.join(' ')}; node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}; load average ${m.loadAverageAtStart.join(' ')}`);
+console.log('every client runs on the same cores as the server it measures\n');
+const result = { machine: m, seconds: S, rounds: ROUNDS, goals: {} };
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+const random = seededRandom(7);
+const fashionBody = () => binaryInferBody([{ name: 'input', shape: [1, 1, 28, 28], datatype: 'FP32', data: Float32Array.from({ length: 784 }, () => random()) }], ['logits']);
+const resnetBody = () => binaryInferBody([{ name: 'input', shape: [1, 3, 224, 224], datatype: 'FP32', data: Float32Array.from({ length: 3 * 224 * 224 }, () => random() - 0.5) }], ['logits']);
+
+async function withServer(startIt, fn) {
+  const server = await startIt();
+  try {
+    return await fn(server.url);
+  } finally {
+    await server.child.stop();
+  }
+}
+
+/** Starts a peer server; ready when `readyPath` answers 200 (or, with readyPath null, answers at all). */
+async function startPeer(cmd, args, url, readyPath) {
+  const child = start(cmd, args);
+  if (readyPath !== null) {
+    await waitReady(url + readyPath, child, 120_000);
+    return { url, child };
+  }
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${cmd} exited ${child.exitCode}: ${child.stderrText()}`);
+    if (await fetch(url).then(() => true, () => false)) return { url, child };
+    await sleep(200);
+  }
+  await child.stop();
+  throw new Error(`${cmd} ${args.join(' ')} did not listen in 120 s`);
+}
+
+if (only.has('latency')) {
+  await waitQuiet({ maxS: Number(opts.quietS) });
+  const inProcess = await benchEngine({ modelPath: FASHION_ONNX, batchSizes: [1], durationS: 3, intraOpThreads: 1 });
+  const oneMs = inProcess.results[0].latency.p50;
+  const { body, headers } = fashionBody();
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    rounds.push(await withServer(() => startFerry(FASHION), async (url) => {
+      await wrk({ url: `${url}/v2/models/fashion/infer`, body, headers, connections: 1, durationS: 2 });
+      const w = await wrk({ url: `${url}/v2/models/fashion/infer`, body, headers, connections: 1, durationS: S });
+      const pa = perfAnalyzerAvailable() ? await perfAnalyzer({ url, model: 'fashion', concurrency: 1, measurementMs: S * 500 }).catch((err) => ({ error: err.message.split('\n').find((l) => /Failed/.test(l)) ?? 'failed' })) : undefined;
+      return { wrk: w, perfAnalyzer: pa };
+    }));
+  }
+  const p99 = median(rounds.map((x) => x.wrk.latencyMs.p99));
+  const goal = { inProcessInferenceMs: { p50: oneMs, p99: inProcess.results[0].latency.p99 }, rounds, wrkP99Ms: p99, overInferenceMs: p99 - oneMs, paP99Ms: median(rounds.filter((x) => x.perfAnalyzer && !x.perfAnalyzer.error).map((x) => x.perfAnalyzer.latencyMs.p99)), target: '<= 1 ms' };
+  result.goals.latency = goal;
+  console.log('latency: default model, 1 client, v2 binary');
+  console.log(table(['client', 'round', 'req/s', 'p50 ms', 'p99 ms'], rounds.flatMap((x, i) => [
+    ['wrk -c1', String(i + 1), f(x.wrk.requestsPerS, 0), f(x.wrk.latencyMs.p50, 3), f(x.wrk.latencyMs.p99, 3)],
+    ...(x.perfAnalyzer && !x.perfAnalyzer.error ? [['perf_analyzer c=1', String(i + 1), f(x.perfAnalyzer.requestsPerS, 0), f(x.perfAnalyzer.latencyMs.p50, 3), f(x.perfAnalyzer.latencyMs.p99, 3)]] : []),
+  ])));
+  console.log(`in process, one inference: p50 ${f(oneMs, 3)} ms; wrk p99 over it: ${f(goal.overInferenceMs, 3)} ms (goal <= 1 ms)\n`);
+}
+
+if (only.has('flask')) {
+  await waitQuiet({ maxS: Number(opts.quietS) });
+  const { pixels, height, width } = await readBgr(join(FASHION, 'samples', 'ankle-boot-rgb.jpg'));
+  const spec = predictRequest(pixels, height, width, 3);
+  const headers = { 'Content-Type': spec.headers['content-type'] };
+  const servers = {
+    ferry: () => startFerry(FASHION),
+    'flask-torch': async () => { const port = await freePort(); return startPeer(PYTHON, [join(ROOT, 'bench/seed-flask/seed_server.py'), '--model', FASHION_ONNX, '--port', String(port)], `http://127.0.0.1:${port}`, null); },
+    'flask-ort': async () => { const port = await freePort(); return startPeer(VENV_PY, [join(ROOT, 'bench/seed-flask/seed_server.py'), '--model', FASHION_ONNX, '--runtime', 'ort', '--port', String(port)], `http://127.0.0.1:${port}`, null); },
+  };
+  const rows = [];
+  const out = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, startIt] of Object.entries(servers)) {
+      for (const c of [1, 16]) {
+        const w = await withServer(startIt, async (url) => {
+          await wrk({ url: `${url}/predict`, body: spec.body, headers, connections: c, durationS: 2 });
+          return wrk({ url: `${url}/predict`, body: spec.body, headers, connections: c, durationS: S });
+        });
+        (out[`${name} c=${c}`] ??= []).push(w);
+        rows.push([name, `c=${c}`, String(r + 1), f(w.completedPerS, 0), f(w.latencyMs.p50, 2), f(w.latencyMs.p99, 2), String(w.non2xx + w.socketErrors)]);
+      }
+    }
+  }
+  const rate = (k) => median(out[k].map((w) => w.completedPerS));
+  const goal = { rounds: out, ratios: {} };
+  for (const c of [1, 16]) {
+    goal.ratios[`c=${c} vs flask-ort`] = rate(`ferry c=${c}`) / rate(`flask-ort c=${c}`);
+    goal.ratios[`c=${c} vs flask-torch`] = rate(`ferry c=${c}`) / rate(`flask-torch c=${c}`);
+  }
+  result.goals.flask = goal;
+  console.log("flask: the seed's /predict (multipart meta + raw BGR 112x112 blob), wrk");
+  console.log(table(['server', 'clients', 'round', 'req/s', 'p50 ms', 'p99 ms', 'errors'], rows));
+  console.log(Object.entries(goal.ratios).map(([k, v]) => `ferry / ${k.split(' vs ')[1]} at ${k.split(' ')[0]}: ${f(v, 1)}x`).join('; ') + ' (goal >= 10x vs flask-ort at c=16)\n');
+}
+
+if (only.has('resnet') || only.has('storm')) ensureResnet18(RESNET);
+
+if (only.has('resnet')) {
+  await waitQuiet({ maxS: Number(opts.quietS) });
+  const { body, headers } = resnetBody();
+  const rows = [];
+  const runs = { auto: [], issue: [], ceiling: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const ceiling = await benchEngine({ modelPath: RESNET, batchSizes: [1, 2, 4, 8, 16], durationS: Math.max(3, S / 2) });
+    runs.ceiling.push(ceiling.best.inferencesPerS);
+    for (const [name, args] of [['auto', []], ['issue', ['--max-batch-size', '16', '--max-queue-delay-ms', '2']]]) {
+      const w = await withServer(() => startFerry(RESNET, args), async (url) => {
+        await wrk({ url: `${url}/v2/models/model/infer`, body, headers, connections: 16, durationS: 3 });
+        return wrk({ url: `${url}/v2/models/model/infer`, body, headers, connections: 16, durationS: S });
+      });
+      runs[name].push(w.completedPerS);
+      rows.push([name === 'auto' ? 'ferry serve model.onnx' : '... --max-batch-size 16 --max-queue-delay-ms 2', String(r + 1), f(w.completedPerS, 1), f(ceiling.best.inferencesPerS, 1), `${ceiling.best.batch}`, f(w.completedPerS / ceiling.best.inferencesPerS, 3), f(w.latencyMs.p99, 0)]);
+    }
+  }
+  const goal = { runs, ratioAuto: median(runs.auto.map((x, i) => x / runs.ceiling[i])), ratioIssue: median(runs.issue.map((x, i) => x / runs.ceiling[i])), target: '>= 0.90' };
+  result.goals.resnet = goal;
+  console.log('resnet: ResNet-18, 16 clients (wrk), v2 binary, against one in-process session at its best batch (threads = cores)');
+  console.log(table(['server', 'round', 'infer/s', 'in process', 'best batch', 'ratio', 'p99 ms'], rows));
+  console.log(`median ratio: no tuning ${f(goal.ratioAuto, 3)}, the issue's flags ${f(goal.ratioIssue, 3)} (goal >= 0.90)\n`);
+}
+
+if (only.has('storm')) {
+  await waitQuiet({ maxS: Number(opts.quietS) });
+  const { body, headers } = resnetBody();
+  const rows = [];
+  const ratios = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const x = await withServer(() => startFerry(RESNET, ['--max-queue-size', '8']), async (url) => {
+      const target = `${url}/v2/models/model/infer`;
+      await wrk({ url: target, body, headers, connections: 16, durationS: 3 });
+      const saturated = await wrk({ url: target, body, headers, connections: 16, durationS: S });
+      const storm = await wrk({ url: target, body, headers, connections: 64, durationS: 2 * S });
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const paced = Number(/ferry_refusals_paced_total (\d+)/.exec(metrics)?.[1] ?? 0);
+      return { saturated, storm, paced };
+    });
+    const ratio = x.storm.completedPerS / x.saturated.completedPerS;
+    ratios.push(ratio);
+    rows.push([String(r + 1), f(x.saturated.completedPerS, 1), f(x.storm.completedPerS, 1), f(ratio, 3), String(x.storm.non2xx), f(x.storm.non2xx / x.storm.seconds, 0), String(x.paced), String(x.storm.socketErrors)]);
+  }
+  result.goals.storm = { ratios, median: median(ratios), target: '>= 0.85' };
+  console.log('storm: ResNet-18, queue of 8; saturated = 16 clients, storm = 64 clients that retry at once (wrk)');
+  console.log(table(['round', 'saturated/s', 'storm ok/s', 'ratio', '503s', '503/s', 'paced', 'socket errors'], rows));
+  console.log(`median ${f(median(ratios), 3)} (goal >= 0.85)\n`);
+}
+
+if (only.has('triton')) {
+  if (!existsSync(TRITON_PY)) {
+    console.log('triton: skipped: no .venv-triton (python3 -m venv --system-site-packages .venv-triton && .venv-triton/bin/pip install nvidia-pytriton==0.7.0 onnxruntime==1.32.0)\n');
+  } else {
+    await waitQuiet({ maxS: Number(opts.quietS) });
+    const { body, headers } = fashionBody();
+    const servers = {
+      ferry: () => startFerry(FASHION),
+      triton: async () => { const port = await freePort(); return startPeer(TRITON_PY, [join(ROOT, 'bench/triton/serve.py'), '--model', FASHION_ONNX, '--name', 'fashion', '--port', String(port)], `http://127.0.0.1:${port}`, '/v2/health/ready'); },
+    };
+    const out = {};
+    const rows = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, startIt] of Object.entries(servers)) {
+        for (const c of [1, 16]) {
+          const w = await withServer(startIt, async (url) => {
+            await wrk({ url: `${url}/v2/models/fashion/infer`, body, headers, connections: c, durationS: 2 });
+            return wrk({ url: `${url}/v2/models/fashion/infer`, body, headers, connections: c, durationS: S });
+          });
+          (out[`${name} c=${c}`] ??= []).push(w);
+          rows.push([name, `c=${c}`, String(r + 1), f(w.completedPerS, 0), f(w.latencyMs.p50, 2), f(w.latencyMs.p99, 2)]);
+        }
+      }
+    }
+    const rate = (k) => median(out[k].map((w) => w.completedPerS));
+    result.goals.triton = { rounds: out, ratioC1: rate('ferry c=1') / rate('triton c=1'), ratioC16: rate('ferry c=16') / rate('triton c=16') };
+    console.log('triton: default model, v2 binary, wrk; Triton = nvidia-pytriton 0.7.0 (tritonserver + Python backend on ONNX Runtime 1.32)');
+    console.log(table(['server', 'clients', 'round', 'req/s', 'p50 ms', 'p99 ms'], rows));
+    console.log(`ferry / Triton: ${f(result.goals.triton.ratioC1, 1)}x at 1 client, ${f(result.goals.triton.ratioC16, 1)}x at 16\n`);
+  }
+}
+
+writeResult('serving', result);
