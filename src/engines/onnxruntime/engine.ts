@@ -20,8 +20,11 @@ export { KNOWN_PROVIDERS } from './parameters.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
-/** With inline: auto, a model whose warm-up run at batch 1 takes at most this (ms) also gets an inline session. */
-const AUTO_INLINE_MAX_MS = 0.5;
+/**
+ * With inline: auto, a model whose warm-up run at batch 1 takes at most this (ms) also gets an
+ * inline session; which batches use it is decided per batch, by measured costs.
+ */
+const AUTO_INLINE_MAX_MS = 2;
 /** What a round trip to a worker costs beyond the compute, before any is measured (ms). */
 const INITIAL_HOP_MS = 0.15;
 
