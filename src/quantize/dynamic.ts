@@ -17,13 +17,20 @@ import { attr } from '../onnx/ir/attribute.js';
 import { DataType } from '../onnx/ir/data-type.js';
 import { inferShapes } from '../onnx/shape-inference.js';
 import { isConstant } from './plan.js';
-import { quantizeWeight } from './qparams.js';
+import type { QuantType, WeightRange } from './qparams.js';
+import { toUint8 } from './qdq.js';
+import { WEIGHT_QMAX_7BIT, WEIGHT_QMAX_8BIT, quantizeWeight } from './qparams.js';
+import { quantizeWeightPairSafe } from './pairs.js';
 
 export interface DynamicOptions {
   /** Node names to leave in float. @defaultValue [] */
   readonly exclude?: readonly string[];
   /** One weight scale per output column; false: one per tensor. @defaultValue true */
   readonly perChannel?: boolean;
+  /** How far weights reach: see QdqOptions.weightRange. @defaultValue 'full' */
+  readonly weightRange?: WeightRange;
+  /** Weight element type: see QdqOptions.weightType. @defaultValue 'int8' */
+  readonly weightType?: QuantType;
 }
 
 export interface DynamicStats {
@@ -69,11 +76,15 @@ export function applyDynamic(model: Model, options: DynamicOptions = {}): Dynami
       values = t;
       dims = [cols, rows];
     }
-    const qw = quantizeWeight(values, dims, perChannel ? 1 : -1);
+    const axis = perChannel ? 1 : -1;
+    const qw = options.weightRange === 'pairs' ? quantizeWeightPairSafe(values, dims, axis, { kind: 'kn' })
+      : quantizeWeight(values, dims, axis, options.weightRange === 'reduced' ? WEIGHT_QMAX_7BIT : WEIGHT_QMAX_8BIT);
     const sDims = perChannel ? [dims[1]!] : [];
-    const wq = g.addInitializer(Tensor.fromArray({ name: g.uniqueName(`${w}_quantized`), dims, data: qw.data, dataType: DataType.INT8 })).name;
+    const unsigned = options.weightType === 'uint8';
+    const zeros = perChannel ? dims[1]! : 1;
+    const wq = g.addInitializer(Tensor.fromArray({ name: g.uniqueName(`${w}_quantized`), dims, data: unsigned ? toUint8(qw.data) : qw.data, dataType: unsigned ? DataType.UINT8 : DataType.INT8 })).name;
     const ws = g.addInitializer(Tensor.fromArray({ name: g.uniqueName(`${w}_scale`), dims: sDims, data: perChannel ? qw.scales : Float32Array.of(qw.scales[0]!) })).name;
-    const wz = g.addInitializer(Tensor.fromArray({ name: g.uniqueName(`${w}_zero_point`), dims: sDims, data: new Int8Array(perChannel ? dims[1]! : 1), dataType: DataType.INT8 })).name;
+    const wz = g.addInitializer(Tensor.fromArray({ name: g.uniqueName(`${w}_zero_point`), dims: sDims, data: unsigned ? new Uint8Array(zeros).fill(128) : new Int8Array(zeros), dataType: unsigned ? DataType.UINT8 : DataType.INT8 })).name;
     weights++;
     replaced.add(w);
 

@@ -2,6 +2,7 @@
 import { alignedTable, sci } from '../compare/report.js';
 import { formatBytes } from '../onnx/io/serialize.js';
 import type { QuantizeReport } from './quantize.js';
+import { weightLabel } from './cpu.js';
 import { isIntegerOp } from './fusion.js';
 
 const counts = (r: Record<string, number>): string => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -14,17 +15,18 @@ export function quantizeText(r: QuantizeReport): string {
   out.push(`quantized ${r.input} -> ${r.output} (${modeLabel[r.mode]}) in ${(r.ms / 1000).toFixed(1)} s`);
   out.push('');
   const rows: string[][] = [['size', `${formatBytes(r.size.beforeBytes)} -> ${formatBytes(r.size.afterBytes)} (${r.size.ratio.toFixed(2)}x smaller)`]];
+  if (r.int8Scheme) rows.push(['target cpu', `${r.int8Scheme.target}: ${r.int8Scheme.why}`]);
   if (r.static) {
     const total = Object.values(r.static.nodes).reduce((a, b) => a + b, 0);
-    rows.push(['quantized', `${counts(r.static.nodes)} (${total} nodes); ${r.static.quantizedTensors} activations (${r.settings.activationType}), ${r.static.weights} weights (int8${r.settings.perChannel ? ', per channel' : ''}), ${r.static.removedActivations} Relu/Clip folded${r.static.domain ? `; Q/DQ in ${r.static.domain} (opset < 13)` : ''}`]);
+    rows.push(['quantized', `${counts(r.static.nodes)} (${total} nodes); ${r.static.quantizedTensors} activations (${r.settings.activationType}), ${r.static.weights} weights (${r.int8Scheme ? weightLabel(r.int8Scheme.weightRange, r.int8Scheme.weightType) : 'int8'}${r.settings.perChannel ? ', per channel' : ''}), ${r.static.removedActivations} Relu/Clip folded${r.static.domain ? `; Q/DQ in ${r.static.domain} (opset < 13)` : ''}`]);
     if (r.static.autoExclude) {
       const a = r.static.autoExclude;
-      rows.push(['auto-exclude', `cosine on 16 calibration samples: ${a.rounds.map((x) => `${x.cosine.toFixed(4)} (${x.floatTensors} tensors float)`).join(' -> ')}`]);
+      rows.push(['auto-exclude', `pooled cosine on 16 calibration samples: ${a.rounds.map((x) => `${x.cosine.toFixed(4)} (${x.floatTensors} tensors float)`).join(' -> ')}`]);
     }
     if (r.static.skipped.length) rows.push(['left float', r.static.skipped.slice(0, 6).map((s) => `${s.opType} "${s.node}" (${s.reason})`).join('; ') + (r.static.skipped.length > 6 ? `; ... ${r.static.skipped.length - 6} more` : '')]);
   }
   if (r.dynamic) {
-    rows.push(['quantized', `${counts(r.dynamic.nodes)}; ${r.dynamic.weights} weights int8${r.settings.perChannel ? ' per column' : ''}, activations uint8 per input at run time`]);
+    rows.push(['quantized', `${counts(r.dynamic.nodes)}; ${r.dynamic.weights} weights ${r.int8Scheme ? weightLabel(r.int8Scheme.weightRange, r.int8Scheme.weightType) : 'int8'}${r.settings.perChannel ? ' per column' : ''}, activations uint8 per input at run time`]);
     if (r.dynamic.skipped.length) rows.push(['left float', r.dynamic.skipped.slice(0, 6).map((s) => `${s.opType} "${s.node}" (${s.reason})`).join('; ')]);
   }
   if (r.fp16) {
@@ -46,9 +48,9 @@ export function quantizeText(r: QuantizeReport): string {
   }
   if (r.agreement) {
     out.push('');
-    out.push(`agreement with float on ${r.agreement.data}:`);
-    out.push(alignedTable(['output', 'cosine', 'top-1 agreement', 'max abs', 'mean abs'], r.agreement.outputs.map((o) => [
-      o.name, o.cosine.toFixed(5), o.top1Agreement === undefined ? '-' : pct(o.top1Agreement), sci(o.maxAbs), sci(o.meanAbs),
+    out.push(`agreement with float on ${r.agreement.data}${r.agreement.heldOut ? '' : ' (calibration samples: none held out)'}, cosine per sample:`);
+    out.push(alignedTable(['output', 'min cosine', 'mean cosine', 'pooled cosine', 'worst sample', 'top-1 agreement', 'max abs', 'mean abs'], r.agreement.outputs.map((o) => [
+      o.name, o.cosine.toFixed(5), o.meanCosine.toFixed(5), o.pooledCosine.toFixed(5), String(o.worstSample), o.top1Agreement === undefined ? '-' : pct(o.top1Agreement), sci(o.maxAbs), sci(o.meanAbs),
     ])).trimEnd());
   }
   out.push('');
