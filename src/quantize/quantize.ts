@@ -38,6 +38,7 @@ import type { AgreementResult, ThroughputRow } from './evaluate.js';
 import { evaluateAccuracy, evaluateAgreement, measureThroughput } from './evaluate.js';
 import { batchLimit, modelInputs, openSession } from './session.js';
 import { upgradeToOpset10 } from './opset.js';
+import { declareControlFlowTypes } from './control-flow.js';
 import type { TensorError } from './sensitivity.js';
 import { tensorErrors } from './sensitivity.js';
 
@@ -176,6 +177,8 @@ export async function quantizeFile(input: string, output: string, options: Quant
     progress('preprocessing: folding constants and BatchNorm, removing no-ops (ferry simplify passes)');
     await simplifyModel(work);
   }
+  // If / Loop / Scan outputs: their types, from their subgraphs (shape inference does not enter them).
+  declareControlFlowTypes(work.graph);
 
   let staticStats: QuantizeReport['static'];
   let dynamicStats: DynamicStats | undefined;

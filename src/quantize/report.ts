@@ -31,7 +31,8 @@ export function quantizeText(r: QuantizeReport): string {
   }
   if (r.fp16) {
     rows.push(['converted', `${r.fp16.initializers} initializers to float16 (${r.fp16.clamped} values clamped into range), ${r.fp16.casts} Casts inserted`]);
-    rows.push(['kept fp32', r.fp16.blockedNodes ? counts(r.fp16.blockedOps) : 'none']);
+    const flow = ['If', 'Loop', 'Scan'].filter((op) => r.fp16!.blockedOps[op]);
+    rows.push(['kept fp32', `${r.fp16.blockedNodes ? counts(r.fp16.blockedOps) : 'none'}${flow.length ? ` (control flow: their subgraphs run in float32; float16 values they read are cast back)` : ''}`]);
   }
   if (r.calibration) rows.push(['calibration', `${r.calibration.data}; ${r.calibration.method}${r.calibration.percentile !== undefined ? ` ${r.calibration.percentile}` : ''}; ${r.calibration.tensors} tensors; ${(r.calibration.ms / 1000).toFixed(1)} s`]);
   if (r.fusion) rows.push(['onnxruntime', `${r.fusion.integerOps} integer kernels (${counts(Object.fromEntries(Object.entries(r.fusion.ops).filter(([op]) => isIntegerOp(op))))}); ${r.fusion.unfusedQdq} Q/DQ left unfused; ${r.fusion.floatHeavyOps} Conv/Gemm/MatMul left in float`]);
