@@ -404,7 +404,7 @@ export function judge(
     } else {
       messages.push(`outputs agree with float: ${cos} >= ${minCos} on ${where}`);
     }
-    if (agreement.samples < 16) messages.push(`only ${agreement.samples} samples checked: too few to be sure; give --eval DATA (or more calibration data: a quarter is held out)`);
+    if (agreement.samples < 16) messages.push(`only ${agreement.samples} samples checked: too few to be sure; give --eval DATA${mode === 'int8-static' ? ' (or more calibration data: a quarter is held out)' : ''}`);
   }
   return { pays, messages };
 }

@@ -26,7 +26,7 @@ export function quantizeText(r: QuantizeReport): string {
     if (r.static.skipped.length) rows.push(['left float', r.static.skipped.slice(0, 6).map((s) => `${s.opType} "${s.node}" (${s.reason})`).join('; ') + (r.static.skipped.length > 6 ? `; ... ${r.static.skipped.length - 6} more` : '')]);
   }
   if (r.dynamic) {
-    rows.push(['quantized', `${counts(r.dynamic.nodes)}; ${r.dynamic.weights} weights ${r.int8Scheme ? weightLabel(r.int8Scheme.weightRange, r.int8Scheme.weightType) : 'int8'}${r.settings.perChannel ? ' per column' : ''}, activations uint8 per input at run time`]);
+    rows.push(['quantized', `${counts(r.dynamic.nodes)}; ${r.dynamic.weights} weights ${r.int8Scheme ? weightLabel(r.int8Scheme.weightRange, r.int8Scheme.weightType) : 'int8'}${r.settings.perChannel ? ', per column' : ''}, activations uint8 per input at run time`]);
     if (r.dynamic.skipped.length) rows.push(['left float', r.dynamic.skipped.slice(0, 6).map((s) => `${s.opType} "${s.node}" (${s.reason})`).join('; ')]);
   }
   if (r.fp16) {
