@@ -7,8 +7,8 @@
  * more than 128 can clip (255 x 127 x 2 = 64770 > 32767). ONNX Runtime's quantizer answers with
  * `reduce_range` (every weight in [-64, 64]: 7 bits). Only the pairs matter, though: keeping
  * |q_a| + |q_b| <= 128 for each pair the kernel adds (255 x 128 = 32640 fits) leaves most weights
- * their 8 bits. Per output channel the scale is max(absmax / 127, largest pair sum / 128), and
- * after rounding a pair that still adds up to 129 loses one step on its larger weight.
+ * their 8 bits: per output channel, the scale with the least error between absmax / 127 and
+ * largest pair sum / 128, the few pairs still over the limit clipped to it.
  *
  * Which weights the kernels pair (onnxruntime/core/mlas, read for 1.20-1.30):
  *  - MatMul / Gemm / MatMulInteger / DynamicQuantizeMatMul: B is packed along K four at a time,
@@ -72,8 +72,14 @@ export function forEachKernelPair(dims: readonly number[], layout: WeightLayout,
 
 /**
  * Symmetric int8 weights in [-127, 127], one scale per slice along `axis` (-1: one for the whole
- * tensor), with every pair of `layout` adding up to at most PAIR_LIMIT in magnitude. Returns the
- * weights and `fullChannels`: how many channels kept the 8-bit scale absmax / 127.
+ * tensor), with every pair of `layout` adding up to at most PAIR_LIMIT in magnitude.
+ *
+ * Per channel the scale is searched between the 8-bit one (absmax / 127) and the one under which
+ * no pair needs clipping (largest pair sum / 128): 17 candidates, and the one with the least
+ * squared error wins, pairs that still exceed the limit clipped to it (both weights shortened by
+ * the same amount, the closest point within the limit). Most channels have a few heavy pairs:
+ * clipping them costs less than coarsening every weight. Returns the weights and `fullChannels`,
+ * how many channels kept the 8-bit scale.
  */
 export function quantizeWeightPairSafe(values: Float32Array, dims: readonly number[], axis: number, layout: WeightLayout): QuantizedWeight & { readonly fullChannels: number } {
   const channels = axis < 0 ? 1 : dims[axis]!;
@@ -86,35 +92,69 @@ export function quantizeWeightPairSafe(values: Float32Array, dims: readonly numb
     if (v > absmax[c]!) absmax[c] = v;
   }
   const pairMax = new Float64Array(channels);
+  const pairs: number[] = [];
   forEachKernelPair(dims, layout, (i, j) => {
+    pairs.push(i, j);
     const c = channelOf(i);
     const s = Math.abs(values[i]!) + Math.abs(values[j]!);
     if (s > pairMax[c]!) pairMax[c] = s;
   });
+  const lo = new Float64Array(channels);
+  const hi = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) {
+    lo[c] = absmax[c]! > 0 ? absmax[c]! / WEIGHT_QMAX_8BIT : 1;
+    hi[c] = Math.max(lo[c]!, pairMax[c]! / PAIR_LIMIT);
+  }
+  const STEPS = 16;
+  const candidate = (c: number, k: number): number => Math.fround(lo[c]! * (hi[c]! / lo[c]!) ** (k / STEPS));
+  const data = new Int8Array(values.length);
+  const quantizeAll = (scaleOf: (c: number) => number): void => {
+    for (let i = 0; i < values.length; i++) data[i] = Math.min(WEIGHT_QMAX_8BIT, Math.max(-WEIGHT_QMAX_8BIT, roundHalfEven(values[i]! / scaleOf(channelOf(i)))));
+    for (let p = 0; p < pairs.length; p += 2) {
+      const i = pairs[p]!;
+      const j = pairs[p + 1]!;
+      let a = Math.abs(data[i]!);
+      let b = Math.abs(data[j]!);
+      if (a + b <= PAIR_LIMIT) continue;
+      // the closest point of |a| + |b| <= limit: shorten both by half the excess (not below zero)
+      const s = scaleOf(channelOf(i));
+      const x = Math.abs(values[i]!) / s;
+      const y = Math.abs(values[j]!) / s;
+      const e = (x + y - PAIR_LIMIT) / 2;
+      let xa = x - e;
+      let yb = y - e;
+      if (yb < 0) { xa = PAIR_LIMIT; yb = 0; } else if (xa < 0) { yb = PAIR_LIMIT; xa = 0; }
+      a = Math.min(WEIGHT_QMAX_8BIT, Math.round(xa));
+      b = Math.min(WEIGHT_QMAX_8BIT, PAIR_LIMIT - a, Math.round(yb));
+      if (a + b > PAIR_LIMIT) a = PAIR_LIMIT - b;
+      data[i] = Math.sign(values[i]!) * a;
+      data[j] = Math.sign(values[j]!) * b;
+    }
+  };
+  const error = (scaleOf: (c: number) => number): Float64Array => {
+    const e = new Float64Array(channels);
+    for (let i = 0; i < values.length; i++) {
+      const c = channelOf(i);
+      const d = data[i]! * scaleOf(c) - values[i]!;
+      e[c]! += d * d;
+    }
+    return e;
+  };
+  const best = new Int32Array(channels);
+  const bestErr = new Float64Array(channels).fill(Infinity);
+  for (let k = 0; k <= STEPS; k++) {
+    const scaleOf = (c: number): number => candidate(c, k);
+    quantizeAll(scaleOf);
+    const e = error(scaleOf);
+    for (let c = 0; c < channels; c++) if (e[c]! < bestErr[c]!) { bestErr[c] = e[c]!; best[c] = k; }
+  }
   const scales = new Float32Array(channels);
   let fullChannels = 0;
   for (let c = 0; c < channels; c++) {
-    const full = absmax[c]! / WEIGHT_QMAX_8BIT;
-    const s = Math.max(full, pairMax[c]! / PAIR_LIMIT);
-    if (s === full) fullChannels++;
-    // float32 rounding of the scale may shrink it below what the pairs need: the fix-up below catches that
-    scales[c] = s > 0 ? s : 1;
+    scales[c] = candidate(c, best[c]!);
+    if (best[c] === 0) fullChannels++;
   }
-  const data = new Int8Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    data[i] = Math.min(WEIGHT_QMAX_8BIT, Math.max(-WEIGHT_QMAX_8BIT, roundHalfEven(values[i]! / scales[channelOf(i)]!)));
-  }
-  // Rounding can leave a pair at PAIR_LIMIT + 1 (or a little more after float32 scales): take steps off its larger weight.
-  forEachKernelPair(dims, layout, (i, j) => {
-    let a = data[i]!;
-    let b = data[j]!;
-    while (Math.abs(a) + Math.abs(b) > PAIR_LIMIT) {
-      if (Math.abs(a) >= Math.abs(b)) a -= Math.sign(a);
-      else b -= Math.sign(b);
-    }
-    data[i] = a;
-    data[j] = b;
-  });
+  quantizeAll((c) => scales[c]!);
   return { data, scales, axis, fullChannels };
 }
 
