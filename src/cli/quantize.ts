@@ -15,12 +15,16 @@ import { DEFAULT_FP16_BLOCK_OPS } from '../quantize/float16.js';
 import type { QuantizeOptions } from '../quantize/quantize.js';
 import { quantizeFile } from '../quantize/quantize.js';
 import { quantizeJson, quantizeText } from '../quantize/report.js';
+import { TARGET_CPUS } from '../quantize/cpu.js';
+import type { TargetCpu } from '../quantize/cpu.js';
+import type { WeightRange } from '../quantize/qparams.js';
 
 export const quantizeHelp = `Usage: ferry quantize IN OUT (--fp16 | --int8 --calibrate DATA | --int8 --dynamic) [options]
 
 Converts a float32 ONNX model, then reports: file size before and after, what ONNX Runtime fused,
 in-process throughput of both models at batch 1 and 8, and top-1 accuracy on labelled data (--eval)
-or output agreement with the float model (cosine, top-1 agreement) on data calibration did not see.
+or output agreement with the float model on data calibration did not see: the least and the mean
+cosine per sample (and all samples pooled), top-1 agreement.
 It says plainly when the result does not pay: slower than float, or accuracy lost beyond the
 thresholds. Exit status 0 when OUT was written.
 
@@ -40,13 +44,22 @@ static int8 (QDQ; weights int8 symmetric, activations uint8 asymmetric):
   --percentile P         for --method percentile: keep P % of |x| (default 99.99)
   --per-tensor           one scale per weight tensor (default: one per output channel)
   --activation-type T    uint8 (default: fuses fully on x86) or int8
+  --target-cpu T         the CPU the int8 model (static or dynamic) will run on: auto (default:
+                         this one), vnni (x86 with AVX512-VNNI, AVX-VNNI or AMX), avx512 or avx2
+                         (x86 without VNNI), arm64, any. Without VNNI, ONNX Runtime's x86 kernels
+                         add pairs of u8 x s8 products in a saturating int16: ferry then keeps each
+                         such pair of weights within 128 (8-bit weights that cannot saturate)
+  --weights W            override the target's weights: full ([-127, 127]), pairs (as without
+                         VNNI), reduced ([-64, 64], onnxruntime's reduce_range) or uint8 (zero
+                         point 128: u8 x u8 kernels, exact everywhere, slower)
   --exclude N1,N2        nodes left in float32: node names (unnamed nodes: their first output's name)
   --keep-first-last      leave the first and last Conv/Gemm/MatMul in float32
   --auto-exclude         mixed precision: keep in float32, a tenth a round, the tensors 8 bits hurt
                          most (per-channel relative error) until the outputs reach --min-cosine on
                          16 calibration samples (at most 8 rounds)
   --samples N            calibrate on the first N samples (default: all with --eval; without it,
-                         all but a held-out tail of up to 10 %, at most 100, for the agreement check)
+                         all but a held-out quarter, 8 to 100 samples, for the agreement check;
+                         below 16 samples none is held out and the report says so)
   --config FILE          config with the image: block (default: config.yaml/.json of the model's
                          repository folder: IN's parent's parent for <model>/<version>/model.onnx)
   --no-preprocess        skip ferry simplify's passes (BatchNorm folding, constants) before quantizing
@@ -63,7 +76,8 @@ report:
   --input-shape N:DIMS   input shape for random inputs and dynamic dims (e.g. x:1,3,640,640)
   --bench-seconds S      seconds per timed loop (default 1; 0 skips the throughput measurement)
   --max-accuracy-drop P  top-1 points that may be lost (default 1)
-  --min-cosine C         least cosine against float on every output (default 0.99 int8, 0.999 fp16)
+  --min-cosine C         least per-sample cosine against float on every output (default 0.99 int8,
+                         0.999 fp16)
   --json                 print the report as JSON on stdout
 
 Default fp16 block list: ${DEFAULT_FP16_BLOCK_OPS.join(', ')}
@@ -83,7 +97,7 @@ export async function quantize(argv: string[]): Promise<number> {
       fp16: { type: 'boolean' }, int8: { type: 'boolean' }, dynamic: { type: 'boolean' },
       'keep-io-types': { type: 'boolean' }, 'no-keep-io-types': { type: 'boolean' }, 'block-ops': { type: 'string' },
       calibrate: { type: 'string' }, method: { type: 'string' }, percentile: { type: 'string' }, 'per-tensor': { type: 'boolean' },
-      'activation-type': { type: 'string' }, exclude: { type: 'string', multiple: true }, 'keep-first-last': { type: 'boolean' }, 'auto-exclude': { type: 'boolean' },
+      'activation-type': { type: 'string' }, 'target-cpu': { type: 'string' }, weights: { type: 'string' }, exclude: { type: 'string', multiple: true }, 'keep-first-last': { type: 'boolean' }, 'auto-exclude': { type: 'boolean' },
       samples: { type: 'string' }, config: { type: 'string' }, 'no-preprocess': { type: 'boolean' },
       eval: { type: 'string' }, labels: { type: 'string' }, 'input-shape': { type: 'string', multiple: true },
       'bench-seconds': { type: 'string' }, 'max-accuracy-drop': { type: 'string' }, 'min-cosine': { type: 'string' },
@@ -106,6 +120,11 @@ export async function quantize(argv: string[]): Promise<number> {
   if (percentile !== undefined && (percentile <= 50 || percentile > 100)) throw new UsageError(`--percentile must be in (50, 100] (got ${percentile})`);
   const activationType = values['activation-type'] ?? 'uint8';
   if (activationType !== 'uint8' && activationType !== 'int8') throw new UsageError(`--activation-type must be uint8 or int8 (got "${activationType}")`);
+  const targetCpu = values['target-cpu'] ?? 'auto';
+  if (!TARGET_CPUS.includes(targetCpu as TargetCpu)) throw new UsageError(`--target-cpu must be one of ${TARGET_CPUS.join(', ')} (got "${targetCpu}")`);
+  const weights = values.weights;
+  if (weights !== undefined && !['full', 'pairs', 'reduced', 'uint8'].includes(weights)) throw new UsageError(`--weights must be full, pairs, reduced or uint8 (got "${weights}")`);
+  if (values.fp16 && (values['target-cpu'] !== undefined || weights !== undefined)) throw new UsageError('--fp16 takes no --target-cpu or --weights (they choose int8 weights)');
   let inputShapes: ShapeOverride[];
   try {
     inputShapes = parseShapeOverrides(values['input-shape'] ?? []);
@@ -128,6 +147,8 @@ export async function quantize(argv: string[]): Promise<number> {
     ...(percentile !== undefined && { percentile }),
     perChannel: !values['per-tensor'],
     activationType,
+    targetCpu: targetCpu as TargetCpu,
+    ...(weights !== undefined && (weights === 'uint8' ? { weightRange: 'full' as const, weightType: 'uint8' as const } : { weightRange: weights as WeightRange, weightType: 'int8' as const })),
     exclude: (values.exclude ?? []).flatMap((e) => listFlag(e) ?? []),
     keepFirstLast: !!values['keep-first-last'],
     autoExclude: !!values['auto-exclude'],

@@ -74,8 +74,14 @@ export async function evaluateAccuracy(model: string, data: Dataset, options: Ev
 
 export interface OutputAgreement {
   readonly name: string;
-  /** Smallest per-batch cosine similarity. */
+  /** The least cosine similarity of one sample's output (each row of the batch axis) over all samples. */
   readonly cosine: number;
+  /** The mean over samples of the per-sample cosine. */
+  readonly meanCosine: number;
+  /** One cosine over every sample's output together (what the least per-batch cosine used to approximate). */
+  readonly pooledCosine: number;
+  /** The sample (index into the data compared) with the least cosine. */
+  readonly worstSample: number;
   /** Rows whose argmax agrees / rows, for [batch, classes] outputs. */
   readonly top1Agreement?: number;
   readonly maxAbs: number;
@@ -85,8 +91,36 @@ export interface OutputAgreement {
 export interface AgreementResult {
   readonly samples: number;
   readonly outputs: readonly OutputAgreement[];
-  /** The smallest cosine over the outputs. */
+  /** The least per-sample cosine over the outputs. */
   readonly minCosine: number;
+  /** The least, over the outputs, of the mean per-sample cosine. */
+  readonly meanCosine: number;
+  /** The least, over the outputs, of the pooled cosine (all samples together). */
+  readonly pooledCosine: number;
+}
+
+/**
+ * Cosine similarity of each sample's slice of `a` against the reference `b` (both [rows, ...]),
+ * in float64. Two zero slices agree (1); a zero slice against a non-zero one is 0; NaN stays NaN.
+ */
+export function sampleCosines(a: Float64Array, b: Float64Array, rows: number): Float64Array {
+  const out = new Float64Array(rows);
+  const per = rows > 0 ? a.length / rows : 0;
+  for (let r = 0; r < rows; r++) {
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let i = r * per; i < (r + 1) * per; i++) {
+      const u = a[i]!;
+      const v = b[i]!;
+      dot += u * v;
+      na += u * u;
+      nb += v * v;
+    }
+    const c = na === 0 && nb === 0 ? 1 : na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+    out[r] = Number.isNaN(c) ? NaN : Math.min(1, Math.max(-1, c));
+  }
+  return out;
 }
 
 /** Runs both models on the same batches and compares each output of `candidate` with `reference`'s. */
@@ -94,21 +128,35 @@ export async function evaluateAgreement(reference: string | Uint8Array, candidat
   const label = (m: string | Uint8Array, fallback: string) => (typeof m === 'string' ? m : fallback);
   const [a, b] = await Promise.all([openSession(reference, label(reference, 'the float model')), openSession(candidate, label(candidate, 'the converted model'))]);
   const stats = new Map<string, OutputStats[]>();
+  // Per output: every sample's cosine, in the order compared, and the sums of the pooled cosine.
+  const cosines = new Map<string, number[]>();
+  const pooled = new Map<string, { dot: number; nx: number; ny: number }>();
   let samples = 0;
-  const compare = (refOut: ort.InferenceSession.OnnxValueMapType, out: ort.InferenceSession.OnnxValueMapType): void => {
+  const compare = (refOut: ort.InferenceSession.OnnxValueMapType, out: ort.InferenceSession.OnnxValueMapType, rows: number): void => {
     for (const name of a.outputNames) {
       const ref = refOut[name];
       const got = out[name];
       if (!ref || !got) continue;
-      const s = compareTensors(fromOrtTensor(name, got), fromOrtTensor(name, ref), { atol: 0, rtol: 0 });
+      const [x, y] = [fromOrtTensor(name, got), fromOrtTensor(name, ref)];
+      const s = compareTensors(x, y, { atol: 0, rtol: 0 });
       stats.set(name, [...(stats.get(name) ?? []), s]);
+      const list = cosines.get(name) ?? [];
+      cosines.set(name, list);
+      // Outputs without the batch axis (a scalar, a fixed table) count as one sample per run.
+      const [fx, fy] = [toFloat64(x), toFloat64(y)];
+      const perSample = x.shape[0] === rows && !s.note && fx.length === fy.length;
+      if (perSample) list.push(...sampleCosines(fx, fy, rows));
+      else list.push(s.cosine);
+      const p = pooled.get(name) ?? { dot: 0, nx: 0, ny: 0 };
+      pooled.set(name, p);
+      if (fx.length === fy.length) for (let i = 0; i < fx.length; i++) { p.dot += fx[i]! * fy[i]!; p.nx += fx[i]! * fx[i]!; p.ny += fy[i]! * fy[i]!; }
     }
   };
   const runBoth = async (t: NamedTensors, what: string): Promise<void> => {
     const fa = feedsFor(a, t, what);
     const fb = feedsFor(b, t, what);
     try {
-      compare(await a.run(fa), await b.run(fb));
+      compare(await a.run(fa), await b.run(fb), [...t.values()][0]?.shape[0] ?? 1);
     } catch (err) {
       throw new FerryError('INFERENCE_FAILED', `${what}: ONNX Runtime failed: ${(err as Error).message}`, { cause: err });
     }
@@ -134,12 +182,24 @@ export async function evaluateAgreement(reference: string | Uint8Array, candidat
   }
   const outputs = [...stats].map(([name, list]) => {
     const m = mergeStats(list);
+    const c = cosines.get(name) ?? [];
+    let worst = 0;
+    let sum = 0;
+    for (let i = 0; i < c.length; i++) {
+      const v = Number.isNaN(c[i]!) ? -1 : c[i]!;
+      if (v < (Number.isNaN(c[worst]!) ? -1 : c[worst]!)) worst = i;
+      sum += v;
+    }
+    const p = pooled.get(name) ?? { dot: 0, nx: 0, ny: 0 };
+    const pooledCosine = p.nx === 0 && p.ny === 0 ? 1 : p.nx === 0 || p.ny === 0 ? 0 : Math.min(1, p.dot / Math.sqrt(p.nx * p.ny));
     return {
-      name, cosine: m.cosine, maxAbs: m.maxAbs, meanAbs: m.elements ? m.sumAbs / m.elements : NaN,
+      name, cosine: c.length ? (Number.isNaN(c[worst]!) ? -1 : c[worst]!) : NaN, meanCosine: c.length ? sum / c.length : NaN, pooledCosine, worstSample: worst,
+      maxAbs: m.maxAbs, meanAbs: m.elements ? m.sumAbs / m.elements : NaN,
       ...(m.top1 && { top1Agreement: m.top1.agree / Math.max(1, m.top1.rows) }),
     };
   });
-  return { samples, outputs, minCosine: outputs.reduce((m, o) => Math.min(m, Number.isNaN(o.cosine) ? -1 : o.cosine), 1) };
+  const least = (f: (o: OutputAgreement) => number): number => outputs.reduce((m, o) => Math.min(m, Number.isNaN(f(o)) ? -1 : f(o)), 1);
+  return { samples, outputs, minCosine: least((o) => o.cosine), meanCosine: least((o) => o.meanCosine), pooledCosine: least((o) => o.pooledCosine) };
 }
 
 export interface ThroughputRow {

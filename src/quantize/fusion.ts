@@ -11,7 +11,7 @@ import ort from 'onnxruntime-node';
 import { loadModel } from '../onnx/io/load.js';
 
 export interface FusionReport {
-  /** Node counts of the optimized graph by op type. */
+  /** Node counts of the optimized graph (and its If / Loop subgraphs) by op type. */
   readonly ops: Record<string, number>;
   /** QuantizeLinear + DequantizeLinear nodes left (each runs on its own, in float). */
   readonly unfusedQdq: number;
@@ -38,7 +38,7 @@ export async function inspectFusion(modelPath: string): Promise<FusionReport> {
     await session.release();
     const model = await loadModel(optimized);
     const ops: Record<string, number> = {};
-    for (const n of model.graph.nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
+    for (const n of model.graph.walk()) ops[n.opType] = (ops[n.opType] ?? 0) + 1; // subgraphs (If, Loop) included
     const count = (f: (op: string) => boolean) => Object.entries(ops).filter(([op]) => f(op)).reduce((s, [, c]) => s + c, 0);
     return {
       ops,

@@ -29,4 +29,8 @@ export { evaluateAccuracy, evaluateAgreement, measureThroughput } from './evalua
 export type { AccuracyResult, AgreementResult, ThroughputRow } from './evaluate.js';
 export { inspectFusion } from './fusion.js';
 export type { FusionReport } from './fusion.js';
-export type { QuantType, QuantParams, Range } from './qparams.js';
+export type { QuantType, QuantParams, Range, WeightRange } from './qparams.js';
+export { detectCpu, int8Scheme, targetOf, TARGET_CPUS } from './cpu.js';
+export type { CpuInfo, Int8Scheme, TargetCpu } from './cpu.js';
+export { quantizeWeightPairSafe, forEachKernelPair, PAIR_LIMIT } from './pairs.js';
+export type { WeightLayout } from './pairs.js';

@@ -22,7 +22,8 @@
 import type { Graph } from '../onnx/ir/graph.js';
 import type { Node } from '../onnx/ir/node.js';
 import type { Model } from '../onnx/ir/model.js';
-import { DataType } from '../onnx/ir/data-type.js';
+import { DataType, dataTypeName } from '../onnx/ir/data-type.js';
+import { subgraphNodes, whereInside } from './control-flow.js';
 import { inferShapes } from '../onnx/shape-inference.js';
 import type { ShapeTable } from '../onnx/shape-inference.js';
 
@@ -118,19 +119,27 @@ function constantValues(graph: Graph, name: string): number[] | undefined {
 /** Why a node cannot be quantized at all, or undefined when it is a candidate. */
 function ineligible(n: Node, graph: Graph, facts: ShapeTable, options: PlanOptions): string | undefined {
   const isFloat = (v: string | undefined) => !!v && facts.get(v)?.elemType === DataType.FLOAT;
+  // Which input is not float32, and what it is: "the type of "y" is unknown", ""ids" is INT64".
+  const notFloat = (vs: readonly (string | undefined)[]): string => {
+    const v = vs.find((x) => x && !isFloat(x));
+    if (!v) return '';
+    const t = facts.get(v)?.elemType;
+    return t === undefined ? ` (the type of "${v}" is unknown)` : ` ("${v}" is ${dataTypeName(t)})`;
+  };
   const constFloat = (v: string | undefined) => !!v && isConstant(graph, v) && graph.initializers.get(v)!.dataType === DataType.FLOAT;
   if (!isFloat(n.outputs[0])) return 'output is not float32';
   if (n.outputs.slice(1).some((o) => o && graph.isUsed(o))) return 'uses a second output';
   switch (n.opType) {
     case 'Conv':
     case 'ConvTranspose': {
-      if (!isFloat(n.inputs[0]) || !constFloat(n.inputs[1])) return 'weight is not a float32 constant';
+      if (!isFloat(n.inputs[0])) return `input is not float32${notFloat([n.inputs[0]])}`;
+      if (!constFloat(n.inputs[1])) return 'weight is not a float32 constant';
       if (n.inputs[2] && (!constFloat(n.inputs[2]) || graph.initializers.get(n.inputs[2])!.dims.length !== 1)) return 'bias is not a 1-D float32 constant';
       return undefined;
     }
     case 'Gemm': {
       if (n.getInt('transA', 0) !== 0) return 'transA=1';
-      if (!isFloat(n.inputs[0]) || !(constFloat(n.inputs[1]) || isFloat(n.inputs[1]))) return 'inputs are not float32';
+      if (!isFloat(n.inputs[0]) || !(constFloat(n.inputs[1]) || isFloat(n.inputs[1]))) return `inputs are not float32${notFloat(n.inputs.slice(0, 2))}`;
       if (!constFloat(n.inputs[1])) return 'weight is not a constant';
       const c = n.inputs[2];
       if (c) {
@@ -143,7 +152,7 @@ function ineligible(n: Node, graph: Graph, facts: ShapeTable, options: PlanOptio
       return undefined;
     }
     case 'MatMul': {
-      if (!isFloat(n.inputs[0]) || !(constFloat(n.inputs[1]) || isFloat(n.inputs[1]))) return 'inputs are not float32';
+      if (!isFloat(n.inputs[0]) || !(constFloat(n.inputs[1]) || isFloat(n.inputs[1]))) return `inputs are not float32${notFloat(n.inputs.slice(0, 2))}`;
       if (isConstant(graph, n.inputs[0]!)) return 'A is a constant';
       if (!isConstant(graph, n.inputs[1]!) && options.activationMatMul === false) return 'MatMul of two activations (activationMatMul off)';
       return undefined;
@@ -211,6 +220,10 @@ export function planQuantization(model: Model, options: PlanOptions = {}): Quant
       continue;
     }
     q.set(n, role);
+  }
+  // Weighted nodes inside If / Loop / Scan subgraphs: calibration fetches main-graph values only.
+  for (const sub of subgraphNodes(graph, [...weightedOps])) {
+    skipped.push({ node: sub.node.name || sub.node.outputs[0]!, opType: sub.node.opType, reason: `${whereInside(sub)}: static int8 calibrates the main graph's values only, so it stays float32 (--dynamic quantizes it)` });
   }
   if (options.keepFirstLast) {
     const weighted = nodes.filter((n) => q.get(n) === 'weighted');

@@ -21,8 +21,10 @@ import { attr } from '../onnx/ir/attribute.js';
 import { DataType } from '../onnx/ir/data-type.js';
 import type { QuantPlan } from './plan.js';
 import { activationIndices, isConstant } from './plan.js';
-import type { QuantParams, QuantType, Range } from './qparams.js';
-import { activationParams, constantParams, onnxType, quantizeBias, quantizeValues, quantizeWeight } from './qparams.js';
+import type { QuantParams, QuantType, Range, WeightRange } from './qparams.js';
+import type { WeightLayout } from './pairs.js';
+import { quantizeWeightPairSafe } from './pairs.js';
+import { WEIGHT_QMAX_7BIT, WEIGHT_QMAX_8BIT, activationParams, constantParams, onnxType, quantizeBias, quantizeValues, quantizeWeight } from './qparams.js';
 import { FerryError } from '../errors.js';
 
 export interface QdqOptions {
@@ -30,6 +32,18 @@ export interface QdqOptions {
   readonly activationType?: QuantType;
   /** One weight scale per output channel; false: one per tensor. @defaultValue true */
   readonly perChannel?: boolean;
+  /**
+   * How far weights reach (qparams.ts WeightRange): 'full' [-127, 127]; 'pairs' [-127, 127] with
+   * each pair x86's u8 x s8 kernels add in int16 kept within 128 (pairs.ts: for CPUs without
+   * VNNI); 'reduced' [-64, 64] (ONNX Runtime's reduce_range). @defaultValue 'full'
+   */
+  readonly weightRange?: WeightRange;
+  /**
+   * Weight element type: 'int8' (zero point 0), or 'uint8' (the same values + 128, zero point 128),
+   * which ONNX Runtime runs with its u8 x u8 kernels: they widen to int16 before adding, so 8-bit
+   * weights do not saturate on x86 without VNNI, at some cost in speed. @defaultValue 'int8'
+   */
+  readonly weightType?: QuantType;
 }
 
 export interface QdqStats {
@@ -55,6 +69,7 @@ export function applyQdq(model: Model, plan: QuantPlan, ranges: ReadonlyMap<stri
   const g = model.graph;
   const type = options.activationType ?? 'uint8';
   const perChannel = options.perChannel ?? true;
+  const weightRange = options.weightRange ?? 'full';
   const domain = (model.opset('') ?? 0) >= 13 ? '' : 'com.microsoft';
   if (domain && !model.opsetImports.has(domain)) model.opsetImports.set(domain, 1);
   if (model.irVersion < 4) model.irVersion = 4;
@@ -135,14 +150,19 @@ export function applyQdq(model: Model, plan: QuantPlan, ranges: ReadonlyMap<stri
       else if (n.opType === 'Gemm') axis = n.getInt('transB', 0) ? 0 : 1;
       else if (n.opType === 'MatMul') axis = wt.dims.length === 2 ? 1 : -1;
     }
-    const key = `${w}\u0000${axis}`;
+    const key = `${w}\u0000${axis}\u0000${n.opType}\u0000${n.getInt('group', 1)}\u0000${n.getInt('transB', 0)}`;
     let qw = weightCache.get(key);
     if (!qw) {
-      const r = quantizeWeight(wt.data() as Float32Array, wt.dims, axis);
+      const values = wt.data() as Float32Array;
+      const layout: WeightLayout = n.opType === 'Conv' ? { kind: 'conv', group: n.getInt('group', 1) } : n.opType === 'Gemm' && n.getInt('transB', 0) ? { kind: 'nk' } : { kind: 'kn' };
+      const r = weightRange === 'pairs' && n.opType !== 'ConvTranspose' ? quantizeWeightPairSafe(values, wt.dims, axis, layout)
+        : quantizeWeight(values, wt.dims, axis, weightRange === 'reduced' ? WEIGHT_QMAX_7BIT : WEIGHT_QMAX_8BIT);
       const dims = axis < 0 ? [] : [r.scales.length];
-      const qName = g.addInitializer(Tensor.fromArray({ name: g.uniqueName(`${w}_quantized`), dims: wt.dims, data: r.data, dataType: DataType.INT8 })).name;
+      const zeros = axis < 0 ? 1 : r.scales.length;
+      const unsigned = options.weightType === 'uint8';
+      const qName = g.addInitializer(Tensor.fromArray({ name: g.uniqueName(`${w}_quantized`), dims: wt.dims, data: unsigned ? toUint8(r.data) : r.data, dataType: unsigned ? DataType.UINT8 : DataType.INT8 })).name;
       const scale = g.addInitializer(Tensor.fromArray({ name: g.uniqueName(`${w}_scale`), dims, data: axis < 0 ? Float32Array.of(r.scales[0]!) : r.scales })).name;
-      const zeroPoint = g.addInitializer(Tensor.fromArray({ name: g.uniqueName(`${w}_zero_point`), dims, data: new Int8Array(axis < 0 ? 1 : r.scales.length), dataType: DataType.INT8 })).name;
+      const zeroPoint = g.addInitializer(Tensor.fromArray({ name: g.uniqueName(`${w}_zero_point`), dims, data: unsigned ? new Uint8Array(zeros).fill(128) : new Int8Array(zeros), dataType: unsigned ? DataType.UINT8 : DataType.INT8 })).name;
       qw = { q: qName, scale, zeroPoint, scales: r.scales, axis };
       weightCache.set(key, qw);
       weights++;
@@ -191,6 +211,13 @@ export function applyQdq(model: Model, plan: QuantPlan, ranges: ReadonlyMap<stri
   const nodes: Record<string, number> = {};
   for (const n of plan.nodes.keys()) nodes[n.opType] = (nodes[n.opType] ?? 0) + 1;
   return { nodes, quantizedTensors: plan.tensors.length, weights, removedActivations: plan.absorbed.size, domain };
+}
+
+/** Symmetric int8 values as uint8 with zero point 128. */
+export function toUint8(data: Int8Array): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i]! + 128;
+  return out;
 }
 
 /** Adds the scalar scale and zero point initializers of one set of parameters. */

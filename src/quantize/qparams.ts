@@ -89,10 +89,22 @@ export function quantizeValues(values: Float32Array, p: QuantParams): Uint8Array
 }
 
 /**
- * Symmetric int8 weight quantization in [-127, 127] (zero point 0), one scale per slice along
- * `axis` (or one for the whole tensor when `axis` is -1). An all-zero channel gets scale 1.
+ * How far int8 weights reach: 'full' [-127, 127]; 'pairs' [-127, 127] with each pair that x86's
+ * u8 x s8 kernels add in int16 within 128 (pairs.ts); 'reduced' [-64, 64], ONNX Runtime's reduce_range.
  */
-export function quantizeWeight(values: Float32Array, dims: readonly number[], axis: number): QuantizedWeight {
+export type WeightRange = 'full' | 'pairs' | 'reduced';
+
+/** The largest |q| of weights: 127 for 8 bits, 64 for ONNX Runtime's reduce_range (7 bits, [-64, 64]). */
+export const WEIGHT_QMAX_8BIT = 127;
+export const WEIGHT_QMAX_7BIT = 64;
+
+/**
+ * Symmetric int8 weight quantization in [-limit, limit] (zero point 0), one scale per slice along
+ * `axis` (or one for the whole tensor when `axis` is -1). An all-zero channel gets scale 1.
+ * `limit` 64 is ONNX Runtime's reduce_range: u8 x s8 products of adjacent pairs then fit the int16
+ * that x86 CPUs without VNNI sum them in (VPMADDUBSW saturates: 2 x 255 x 127 > 32767).
+ */
+export function quantizeWeight(values: Float32Array, dims: readonly number[], axis: number, limit: number = WEIGHT_QMAX_8BIT): QuantizedWeight {
   const channels = axis < 0 ? 1 : dims[axis]!;
   const inner = axis < 0 ? values.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = axis < 0 ? 1 : dims.slice(0, axis).reduce((a, b) => a * b, 1);
@@ -109,13 +121,13 @@ export function quantizeWeight(values: Float32Array, dims: readonly number[], ax
     }
   }
   const scales = new Float32Array(channels);
-  for (let c = 0; c < channels; c++) scales[c] = absmax[c]! > 0 ? absmax[c]! / 127 : 1;
+  for (let c = 0; c < channels; c++) scales[c] = absmax[c]! > 0 ? absmax[c]! / limit : 1;
   const data = new Int8Array(values.length);
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       const base = (o * channels + c) * inner;
       const s = scales[c]!;
-      for (let k = 0; k < inner; k++) data[base + k] = Math.min(127, Math.max(-127, roundHalfEven(values[base + k]! / s)));
+      for (let k = 0; k < inner; k++) data[base + k] = Math.min(limit, Math.max(-limit, roundHalfEven(values[base + k]! / s)));
     }
   }
   return { data, scales, axis };

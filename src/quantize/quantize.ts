@@ -25,7 +25,9 @@ import type { QuantPlan } from './plan.js';
 import { planQuantization } from './plan.js';
 import type { QdqStats } from './qdq.js';
 import { applyQdq } from './qdq.js';
-import type { QuantType } from './qparams.js';
+import type { QuantType, WeightRange } from './qparams.js';
+import type { Int8Scheme, TargetCpu } from './cpu.js';
+import { int8Scheme, weightLabel } from './cpu.js';
 import type { DynamicStats } from './dynamic.js';
 import { applyDynamic } from './dynamic.js';
 import type { Float16Stats } from './float16.js';
@@ -36,6 +38,7 @@ import type { AgreementResult, ThroughputRow } from './evaluate.js';
 import { evaluateAccuracy, evaluateAgreement, measureThroughput } from './evaluate.js';
 import { batchLimit, modelInputs, openSession } from './session.js';
 import { upgradeToOpset10 } from './opset.js';
+import { declareControlFlowTypes } from './control-flow.js';
 import type { TensorError } from './sensitivity.js';
 import { tensorErrors } from './sensitivity.js';
 
@@ -59,6 +62,16 @@ export interface QuantizeOptions {
   readonly perChannel?: boolean;
   /** Activation type: uint8 fuses fully on ONNX Runtime's x86 CPU kernels (measured: int8 leaves half the convolutions in float). @defaultValue 'uint8' */
   readonly activationType?: QuantType;
+  /**
+   * The CPU the int8 model will run on, which decides the weight range (cpu.ts): 'auto' is the CPU
+   * running ferry; 'avx2' / 'avx512' (x86 without VNNI) and 'any' get 7-bit weights, 'vnni' and
+   * 'arm64' 8-bit ones. @defaultValue 'auto'
+   */
+  readonly targetCpu?: TargetCpu;
+  /** Overrides the target's weight range (qparams.ts WeightRange). @defaultValue the target CPU's (cpu.ts) */
+  readonly weightRange?: WeightRange;
+  /** Overrides the target's weight element type ('uint8': zero point 128, u8 x u8 kernels). @defaultValue the target CPU's (cpu.ts) */
+  readonly weightType?: QuantType;
   /** Node names left in float. @defaultValue [] */
   readonly exclude?: readonly string[];
   /** Leave the first and last Conv/Gemm/MatMul in float. @defaultValue false */
@@ -66,7 +79,7 @@ export interface QuantizeOptions {
   /**
    * Keep in float, round after round, the tensors 8-bit quantization hurts most (a tenth of them
    * each round, by per-channel relative error), until the outputs agree with float at minCosine
-   * on 16 calibration samples.
+   * on 16 calibration samples (one cosine over them pooled; the report's verdict also looks at each sample).
    * @defaultValue false
    */
   readonly autoExclude?: boolean;
@@ -74,7 +87,7 @@ export interface QuantizeOptions {
   readonly minMacsPerBoundary?: number;
   /** Rounds of --auto-exclude at most. @defaultValue 8 */
   readonly maxRounds?: number;
-  /** Calibration samples (the first N of the data). @defaultValue all but a held-out tail of up to 10 % (at most 100) */
+  /** Calibration samples (the first N of the data). @defaultValue all with evalData; without it, all but a held-out tail (heldOutCount) */
   readonly samples?: number;
   /** Samples per calibration run. @defaultValue 8 */
   readonly calibrationBatch?: number;
@@ -107,6 +120,8 @@ export interface QuantizeReport {
   readonly output: string;
   readonly size: { readonly beforeBytes: number; readonly afterBytes: number; /** before / after */ readonly ratio: number };
   readonly settings: Record<string, unknown>;
+  /** int8: the CPU targeted, the weights chosen for it, and whether this CPU runs them exactly (no saturation). */
+  readonly int8Scheme?: Int8Scheme & { readonly exactHere: boolean };
   readonly static?: QdqStats & {
     readonly skipped: readonly { node: string; opType: string; reason: string }[];
     /** --auto-exclude: agreement (on 16 calibration samples) after each attempt, and the tensors it kept in float. */
@@ -137,6 +152,8 @@ export async function quantizeFile(input: string, output: string, options: Quant
   const beforeBytes = (await stat(input)).size;
   const mode = options.mode;
   const settings: Record<string, unknown> = {};
+  const scheme = mode === 'fp16' ? undefined : weightScheme(options);
+  if (scheme) progress(`int8 for ${scheme.target}: ${scheme.why}`);
 
   let calibrationData: Dataset | undefined;
   let heldOut: Dataset | undefined;
@@ -146,7 +163,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
     const data = await openDataset(options.calibrationData, { inputs, modelPath: input, ...(options.configPath !== undefined && { configPath: options.configPath }) });
     const total = data.size;
     // Without --eval, a tail of the data is held out for the agreement check.
-    const n = Math.min(total, options.samples ?? (options.evalData === undefined && total > 10 ? total - Math.min(100, Math.floor(total / 10)) : total));
+    const n = Math.min(total, options.samples ?? (options.evalData === undefined ? total - heldOutCount(total) : total));
     calibrationData = subset(data, 0, n, `${n} of ${data.description}`);
     if (n < total) heldOut = subset(data, n, Math.min(100, total - n), `${Math.min(100, total - n)} held-out samples of ${data.description}`);
     else {
@@ -160,6 +177,8 @@ export async function quantizeFile(input: string, output: string, options: Quant
     progress('preprocessing: folding constants and BatchNorm, removing no-ops (ferry simplify passes)');
     await simplifyModel(work);
   }
+  // If / Loop / Scan outputs: their types, from their subgraphs (shape inference does not enter them).
+  declareControlFlowTypes(work.graph);
 
   let staticStats: QuantizeReport['static'];
   let dynamicStats: DynamicStats | undefined;
@@ -191,6 +210,8 @@ export async function quantizeFile(input: string, output: string, options: Quant
     const qdqOptions = {
       ...(options.activationType && { activationType: options.activationType }),
       ...(options.perChannel !== undefined && { perChannel: options.perChannel }),
+      weightRange: scheme!.weightRange,
+      weightType: scheme!.weightType,
     };
     // Attempts: quantize; with --auto-exclude, keep the tensors 8 bits hurt most in float until the outputs agree.
     const target = options.minCosine ?? 0.99;
@@ -207,7 +228,7 @@ export async function quantizeFile(input: string, output: string, options: Quant
       if (missing.length) for (const [k, v] of (await calibrate(pre, missing, calibrationData!, { method, batchSize, ...(options.percentile !== undefined && { percentile: options.percentile }) })).ranges) ranges.set(k, v);
       built = { model: m, plan, stats: applyQdq(m, plan, ranges, qdqOptions) };
       if (!options.autoExclude || round >= (options.maxRounds ?? 8)) break;
-      const cosine = (await evaluateAgreement(floatBytes!, encodeModel(m), check, { batchSize: evalBatchOf(inputs) })).minCosine;
+      const cosine = (await evaluateAgreement(floatBytes!, encodeModel(m), check, { batchSize: evalBatchOf(inputs) })).pooledCosine;
       rounds.push({ floatTensors: floatTensors.size, cosine });
       progress(`auto-exclude: round ${round + 1}, ${floatTensors.size} tensors in float, cosine ${cosine.toFixed(4)} (target ${target})`);
       if (cosine >= target) break;
@@ -218,11 +239,11 @@ export async function quantizeFile(input: string, output: string, options: Quant
     }
     work = built.model;
     staticStats = { ...built.stats, skipped: built.plan.skipped, ...(options.autoExclude && { autoExclude: { rounds, floatTensors: [...floatTensors] } }) };
-    Object.assign(settings, { activationType: options.activationType ?? 'uint8', weightType: 'int8 symmetric', perChannel: options.perChannel ?? true, method, keepFirstLast: options.keepFirstLast ?? false, exclude: options.exclude ?? [], autoExclude: options.autoExclude ?? false, minMacsPerBoundary: options.minMacsPerBoundary ?? 32 });
+    Object.assign(settings, { activationType: options.activationType ?? 'uint8', weightType: `${scheme!.weightType} symmetric`, weightRange: scheme!.weightRange, targetCpu: scheme!.target, perChannel: options.perChannel ?? true, method, keepFirstLast: options.keepFirstLast ?? false, exclude: options.exclude ?? [], autoExclude: options.autoExclude ?? false, minMacsPerBoundary: options.minMacsPerBoundary ?? 32 });
   } else if (mode === 'int8-dynamic') {
-    dynamicStats = applyDynamic(work, { ...(options.exclude && { exclude: options.exclude }), ...(options.perChannel !== undefined && { perChannel: options.perChannel }) });
+    dynamicStats = applyDynamic(work, { ...(options.exclude && { exclude: options.exclude }), ...(options.perChannel !== undefined && { perChannel: options.perChannel }), weightRange: scheme!.weightRange, weightType: scheme!.weightType });
     if (dynamicStats.weights === 0) throw new FerryError('QUANTIZE_FAILED', `${input}: nothing to quantize dynamically: no MatMul or Gemm with a 2-D float32 constant weight`);
-    Object.assign(settings, { activationType: 'uint8 (per input, at run time)', weightType: 'int8 symmetric', perChannel: options.perChannel ?? true });
+    Object.assign(settings, { activationType: 'uint8 (per input, at run time)', weightType: `${scheme!.weightType} symmetric`, weightRange: scheme!.weightRange, targetCpu: scheme!.target, perChannel: options.perChannel ?? true });
   } else {
     fp16Stats = convertToFloat16(work, { ...(options.keepIoTypes !== undefined && { keepIoTypes: options.keepIoTypes }), ...(options.blockOps && { blockOps: options.blockOps }) });
     Object.assign(settings, { keepIoTypes: options.keepIoTypes ?? true, blockOps: options.blockOps ?? 'default' });
@@ -282,10 +303,12 @@ export async function quantizeFile(input: string, output: string, options: Quant
   }
 
   const verdict = judge(mode, { beforeBytes, afterBytes }, accuracy, agreement, throughput, fusion, options);
+  if (scheme && !scheme.exactHere) verdict.messages.push(`made for --target-cpu ${scheme.target}: this CPU has no VNNI and its u8 x s8 kernels saturate on some of these weights, so what was measured here is worse than on the target`);
   return {
     mode, input, output,
     size: { beforeBytes, afterBytes, ratio: beforeBytes / afterBytes },
     settings,
+    ...(scheme && { int8Scheme: scheme }),
     ...(staticStats && { static: staticStats }),
     ...(dynamicStats && { dynamic: dynamicStats }),
     ...(fp16Stats && { fp16: fp16Stats }),
@@ -312,6 +335,28 @@ export async function openEvalData(path: string, inputs: readonly ModelInput[], 
     if (!(err instanceof FerryError) || err.code !== 'BAD_CALIBRATION_DATA') throw err;
     return openDataset(path, { ...base, labelled: false });
   }
+}
+
+/** The int8 weights for the target CPU, with the options' overrides, and whether this CPU runs them exactly. */
+function weightScheme(options: Pick<QuantizeOptions, 'targetCpu' | 'weightRange' | 'weightType'>): Int8Scheme & { readonly exactHere: boolean } {
+  let scheme = int8Scheme(options.targetCpu ?? 'auto');
+  if ((options.weightRange && options.weightRange !== scheme.weightRange) || (options.weightType && options.weightType !== scheme.weightType)) {
+    const weightRange = options.weightRange ?? scheme.weightRange;
+    const weightType = options.weightType ?? scheme.weightType;
+    scheme = { ...scheme, weightRange, weightType, why: `weights ${weightLabel(weightRange, weightType)}, as asked (for ${scheme.target} ferry would choose ${weightLabel(scheme.weightRange, scheme.weightType)})` };
+  }
+  // Full-range int8 weights saturate where this CPU needs the pairs kept within 128 (x86 without VNNI).
+  const exactHere = !(scheme.weightRange === 'full' && scheme.weightType === 'int8' && int8Scheme('auto').weightRange === 'pairs');
+  return { ...scheme, exactHere };
+}
+
+/**
+ * Samples of the calibration data held out for the agreement check when no evaluation data is
+ * given: a quarter, at least 8, at most 100; none below 16 samples (then the check runs on
+ * calibration samples and the report says so).
+ */
+export function heldOutCount(total: number): number {
+  return total < 16 ? 0 : Math.min(100, Math.max(8, Math.floor(total / 4)));
 }
 
 const evalBatchOf = (inputs: readonly ModelInput[]): number => batchLimit(inputs, 16);
@@ -351,12 +396,15 @@ export function judge(
   }
   const minCos = options.minCosine ?? (mode === 'fp16' ? 0.999 : 0.99);
   if (agreement) {
+    const where = `${agreement.samples} samples${agreement.heldOut ? '' : ' of the calibration data (none held out)'}`;
+    const cos = `least per-sample cosine ${agreement.minCosine.toFixed(4)} (mean ${agreement.meanCosine.toFixed(4)}, all samples pooled ${agreement.pooledCosine.toFixed(4)})`;
     if (!(agreement.minCosine >= minCos)) {
       pays = false;
-      messages.push(`${name} outputs drift from float: cosine ${agreement.minCosine.toFixed(4)} < ${minCos} on ${agreement.data}`);
+      messages.push(`${name} outputs drift from float: ${cos} < ${minCos} on ${agreement.data}`);
     } else {
-      messages.push(`outputs agree with float: cosine >= ${agreement.minCosine.toFixed(4)} on ${agreement.samples} samples${agreement.heldOut ? '' : ' (calibration samples: none held out)'}`);
+      messages.push(`outputs agree with float: ${cos} >= ${minCos} on ${where}`);
     }
+    if (agreement.samples < 16) messages.push(`only ${agreement.samples} samples checked: too few to be sure; give --eval DATA${mode === 'int8-static' ? ' (or more calibration data: a quarter is held out)' : ''}`);
   }
   return { pays, messages };
 }

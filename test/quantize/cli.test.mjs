@@ -42,7 +42,9 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 test('usage errors exit 1 with one line pointing to --help', async () => {
   for (const args of [[model, 'o.onnx'], [model, 'o.onnx', '--int8'], [model, 'o.onnx', '--fp16', '--int8'], [model, 'o.onnx', '--int8', '--calibrate', 'x', '--dynamic'],
-    [model, 'o.onnx', '--int8', '--calibrate', 'x', '--method', 'kl'], [model]]) {
+    [model, 'o.onnx', '--int8', '--calibrate', 'x', '--method', 'kl'], [model],
+    [model, 'o.onnx', '--int8', '--dynamic', '--target-cpu', 'pentium'], [model, 'o.onnx', '--int8', '--dynamic', '--weights', 'int4'],
+    [model, 'o.onnx', '--fp16', '--target-cpu', 'vnni']]) {
     const r = await ferry(['quantize', ...args]);
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /^ferry quantize: .*\(ferry quantize --help lists the options\) \[BAD_FLAG\]\n$/);
@@ -84,6 +86,11 @@ test('a full run with --json: the report on stdout, progress on stderr', async (
   const j = JSON.parse(r.stdout);
   assert.equal(j.mode, 'int8-static');
   assert.equal(j.settings.activationType, 'uint8');
+  assert.ok(['vnni', 'avx512', 'avx2', 'arm64', 'any'].includes(j.int8Scheme.target), JSON.stringify(j.int8Scheme));
+  const vnni = JSON.parse((await ferry(['quantize', model, join(dir, 'v.onnx'), '--int8', '--dynamic', '--target-cpu', 'vnni', '--bench-seconds', '0', '--json'])).stdout);
+  assert.deepEqual([vnni.int8Scheme.target, vnni.int8Scheme.weightRange, vnni.settings.targetCpu], ['vnni', 'full', 'vnni']);
+  const u8 = JSON.parse((await ferry(['quantize', model, join(dir, 'u.onnx'), '--int8', '--dynamic', '--weights', 'uint8', '--bench-seconds', '0', '--json'])).stdout);
+  assert.equal(u8.int8Scheme.weightType, 'uint8');
   assert.ok(j.size.afterBytes < j.size.beforeBytes);
   assert.equal(typeof j.verdict.pays, 'boolean');
   assert.ok(j.throughput.every((t) => t.before > 0));

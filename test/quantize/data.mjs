@@ -79,11 +79,15 @@ export async function textPage(i, width = 320, height = 320) {
   return sharp(Buffer.from(svg)).png().toBuffer();
 }
 
-/** Writes `count` rendered images into DIR; `kind` 'line' (recognizer, classifier) or 'page' (detector). */
-export async function writeTextImages(dir, kind, offset, count, size) {
+/**
+ * Writes `count` rendered images into DIR; `kind` 'line' (recognizer, classifier) or 'page' (detector).
+ * `upsideDown`: every odd-numbered line turned 180 degrees (what PaddleOCR's direction classifier is for).
+ */
+export async function writeTextImages(dir, kind, offset, count, size, { upsideDown = false } = {}) {
   mkdirSync(dir, { recursive: true });
   for (let i = offset; i < offset + count; i++) {
-    const png = kind === 'page' ? await textPage(i, size?.width, size?.height) : await textLine(i, size?.width, size?.height);
+    let png = kind === 'page' ? await textPage(i, size?.width, size?.height) : await textLine(i, size?.width, size?.height);
+    if (upsideDown && i % 2 === 1) png = await sharp(png).rotate(180).png().toBuffer();
     writeFileSync(join(dir, `${String(i).padStart(4, '0')}.png`), png);
   }
 }
