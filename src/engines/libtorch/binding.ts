@@ -75,10 +75,20 @@ export interface Binding {
 
 let loaded: Binding | undefined;
 
-/** Loads the addon; ENGINE_UNAVAILABLE when it is not built or libtorch no longer loads. */
+/**
+ * Loads the addon; ENGINE_UNAVAILABLE when it is not built or libtorch no longer loads.
+ *
+ * Debian's libtorch runs its intra-op threads on GNU OpenMP, which reads OMP_WAIT_POLICY once,
+ * when libgomp loads (here). Its default spins at every barrier; on a machine whose cores are
+ * shared (other processes, the event loop, other instances) a spinning team waits for a
+ * descheduled member at each of a model's barriers: 2-thread runs measured 20-40x slower than
+ * with PASSIVE on the shared 2-core machine of BENCHMARKS.md. So ferry sets PASSIVE unless
+ * OMP_WAIT_POLICY or GOMP_SPINCOUNT is already set (set OMP_WAIT_POLICY=ACTIVE to spin).
+ */
 export function binding(): Binding {
   if (loaded) return loaded;
   if (!existsSync(ADDON_PATH)) throw new FerryError('ENGINE_UNAVAILABLE', unavailableReason());
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
   try {
     loaded = createRequire(import.meta.url)(ADDON_PATH) as Binding;
   } catch (err) {

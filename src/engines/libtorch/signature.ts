@@ -43,6 +43,9 @@ export interface Signature {
 
 const TRITON_INDEX = /^(.+)__(\d+)$/;
 
+/** A TorchScript file with no recorded signature and none declared: the caller may declare one and retry. */
+export class NoSignatureError extends FerryError {}
+
 export interface SignatureContext {
   readonly modelPath: string;
   /** The config file, or the model file itself when there is no config. */
@@ -68,10 +71,10 @@ export function resolveSignature(info: ModuleInfo, ctx: SignatureContext): Signa
   const records = `a TorchScript file records no input datatypes or shapes (${forwardText(info)})`;
   const orExport = 'or make the file with ferry export --to torchscript, which records them';
   if (hasConfig) {
-    throw new FerryError('CONFIG_INVALID', `${ctx.source}: ${ctx.modelPath} is TorchScript, and ${records}: declare ${declareHint(info)}, ${orExport}`);
+    throw new NoSignatureError('CONFIG_INVALID', `${ctx.source}: ${ctx.modelPath} is TorchScript, and ${records}: declare ${declareHint(info)}, ${orExport}`);
   }
   const name = basename(ctx.modelPath, extname(ctx.modelPath));
-  throw new FerryError('MODEL_LOAD_FAILED',
+  throw new NoSignatureError('MODEL_LOAD_FAILED',
     `${ctx.modelPath}: ${records}: serve it from a model folder (${name}/config.yaml, ${name}/1/model.pt) whose config declares ${declareHint(info)}, ${orExport}`);
 }
 
