@@ -14,6 +14,7 @@ import { FIXTURES } from '../helpers.mjs';
 const TS = fileURLToPath(new URL('../fixtures/torchscript', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const skip = libtorch.unavailable();
+const USER_WAIT_POLICY = process.env.OMP_WAIT_POLICY; // before any engine loads libtorch
 const open = (file, options = {}) => createEngine('pytorch', { modelPath: join(TS, file), ...options });
 const PAIR_IN = { maxBatchSize: 4, inputs: [{ name: 'x', datatype: 'FP32', dims: [2] }, { name: 'h', datatype: 'FP32', dims: [2] }] };
 const pairInputs = () => ({
@@ -48,6 +49,8 @@ test('pytorch: intra-op threads are set on each instance\'s thread, and one engi
     assert.deepEqual(one.intraOpThreadsInUse, [1]);
     assert.deepEqual(two.intraOpThreadsInUse, [2]);
     assert.equal(two.settings.intraOpThreads, 2);
+    // OpenMP threads sleep at barriers rather than spin, unless the user said otherwise
+    if (USER_WAIT_POLICY === undefined && !('GOMP_SPINCOUNT' in process.env)) assert.equal(process.env.OMP_WAIT_POLICY, 'PASSIVE');
   } finally { await Promise.all([one.dispose(), two.dispose()]); }
 });
 
