@@ -21,15 +21,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ROOT, PYTHON, requireBuild, startFerry, ferryBench, sampler, cpuPct, machine, writeResult, table, f, flags, modelStats, statsDelta,
-  machineCpu, quietly,
+  machineCpu, quietly, waitQuiet,
 } from '../lib.mjs';
 
 const opts = flags(process.argv.slice(2), {
-  durationS: 20, warmupS: 5, engineDurationS: 10, concurrency: 16, batchSizes: '1,2,4,8', rounds: 3, instances: 2, threads: 1, noWrk: false, noWait: false,
+  durationS: 20, warmupS: 5, engineDurationS: 10, concurrency: 16, batchSizes: '1,2,4,8', rounds: 3, instances: 2, threads: 1, noWrk: false,
+  quietMaxS: 60, noWait: false,
 });
 opts.wrk = !opts.noWrk;
-/** Measures after the machine is idle (and again while others disturbed it), unless --no-wait. */
-const measure = (label, fn) => (opts.noWait ? fn() : quietly(label, fn));
+/**
+ * Measures after the machine has been idle for a few seconds, waiting at most --quiet-max-s (0:
+ * lib.mjs's quietly(), which waits up to 3 min and measures again while others disturb it; on a
+ * machine that others keep busy, the interleaved rounds' ratios are what stays comparable).
+ */
+async function measure(label, fn) {
+  if (opts.noWait) return fn();
+  if (opts.quietMaxS === 0) return quietly(label, fn);
+  await waitQuiet({ maxS: opts.quietMaxS });
+  return fn();
+}
 const HERE = join(ROOT, 'bench', 'libtorch');
 const MODEL_DIR = join(ROOT, 'bench', 'models', 'resnet18-ts');
 const PT = join(MODEL_DIR, '1', 'model.pt');

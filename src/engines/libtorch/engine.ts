@@ -101,9 +101,9 @@ export class LibtorchEngine implements Engine {
         throw loadFailure(modelPath, (err as Error).message);
       }
       const signature = resolveSignature(info, { modelPath, source: options.source ?? modelPath, declared: options.declared });
-      const engine = await LibtorchEngine.#warm(session, signature, options.warmup ?? true, instances, modelPath);
+      const warmed = await LibtorchEngine.#warm(session, signature, options.warmup ?? true, instances, modelPath);
       return new LibtorchEngine({
-        modelPath, session, signature, instances, warmupError: engine.warmupError, outputs: engine.outputs,
+        modelPath, session, signature, instances, warmupError: warmed.warmupError, outputs: warmed.outputs,
         settings: { ...settings, intraOpThreads: info.intraOpThreads }, runtime: `libtorch ${native.libtorchVersion}`,
       });
     } catch (err) {
