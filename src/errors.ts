@@ -30,7 +30,7 @@ export const ERRORS = {
   VERSION_NOT_FOUND: { status: 404, description: 'the model has no loaded version of that number' },
   NO_DEFAULT_MODEL: { status: 404, description: 'a route without a model name was used while several models are served' },
   MODEL_NOT_READY: { status: 503, description: 'the model is loading or unloading' },
-  MODEL_LOAD_FAILED: { status: 400, description: 'the model could not be loaded (bad config or ONNX file); the message says why' },
+  MODEL_LOAD_FAILED: { status: 400, description: 'the model could not be loaded (bad config, ONNX or TorchScript file); the message says why' },
   CONFIG_INVALID: { status: 400, description: 'a model config file has a missing or wrong key; the message names the file and key' },
   // scheduling
   QUEUE_FULL: { status: 503, description: 'the model queue holds max_queue_size requests: retry after Retry-After seconds' },
@@ -68,7 +68,7 @@ export const ERRORS = {
   ADDRESS_IN_USE: { status: 400, description: 'ferry serve: the port is taken by another process: stop it or pass --port' },
   BAD_ADDRESS: { status: 400, description: 'ferry serve: the host/port cannot be bound (not an address of this machine, or a privileged port)' },
   // engines and the rest
-  ENGINE_UNAVAILABLE: { status: 400, description: 'the requested execution provider or engine is not available on this machine' },
+  ENGINE_UNAVAILABLE: { status: 400, description: 'the requested execution provider or engine is not available on this machine (the libtorch engine: libtorch-dev missing or its addon not built)' },
   INFERENCE_FAILED: { status: 500, description: 'the engine failed while running a batch' },
   NOT_FOUND: { status: 404, description: 'no such route' },
   INTERNAL: { status: 500, description: 'an unexpected server error (a bug: please report it)' },

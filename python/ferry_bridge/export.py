@@ -7,6 +7,7 @@ several inputs (sign-flipped, scaled, fresh); any disagreement means control flo
 `--method trace` then stops with the evidence; `--method auto` falls back to torch.jit.script.
 The ONNX exporter traces too, so the same check guards `--to onnx`.
 """
+import json
 import os
 import warnings
 
@@ -17,6 +18,14 @@ from ferry_bridge.common import (
     PARITY_ATOL, PARITY_RTOL, TRACE_CHECK_VARIANTS, Timer, diff_stats, input_names,
     load_factory, make_inputs, run_model, save_npz,
 )
+
+#: torch dtype names -> KServe v2 datatypes (what ferry's libtorch engine reads in ferry.json).
+V2_DATATYPES = {
+    "float32": "FP32", "float64": "FP64", "float16": "FP16", "int64": "INT64", "int32": "INT32",
+    "int16": "INT16", "int8": "INT8", "uint8": "UINT8", "bool": "BOOL",
+}
+#: The extra file in a TorchScript archive that records its signature, and its format.
+SIGNATURE_FILE, SIGNATURE_FORMAT = "ferry.json", "ferry-torchscript/1"
 
 #: Tolerance of the trace check (eager vs traced run the same kernels: differences are real).
 CHECK_ATOL, CHECK_RTOL = 1e-5, 1e-4
@@ -125,6 +134,20 @@ def choose_graph(spec, model, example, specs, method):
     return scripted, "script", report, "torch.jit.trace froze data-dependent control flow; fell back to torch.jit.script"
 
 
+def torchscript_signature(names, specs, eager_outputs, dynamic_batch):
+    """What a TorchScript file cannot say of itself: input and output names, datatypes and dims
+    (-1 on axis 0 with --dynamic-batch). ferry's libtorch engine serves the file from it."""
+    def dims(shape):
+        shape = list(shape)
+        return ([-1] + shape[1:]) if dynamic_batch and shape else shape
+    return {
+        "format": SIGNATURE_FORMAT,
+        "inputs": [{"name": n, "datatype": V2_DATATYPES.get(dt, dt), "dims": dims(shape)} for n, (shape, dt) in zip(names, specs)],
+        "outputs": [{"name": n, "datatype": V2_DATATYPES.get(str(t.dtype).replace("torch.", ""), str(t.dtype)), "dims": dims(t.shape)}
+                    for n, t in eager_outputs],
+    }
+
+
 def _parity_cases(specs, dynamic_batch):
     cases = [("as given", specs)]
     if dynamic_batch and all(len(s) >= 1 for s, _ in specs):
@@ -188,15 +211,17 @@ def export(args):
         runner = ("lite interpreter (torch.jit.mobile)", lambda inputs: run_model(lite, inputs))
         cases = _parity_cases(specs, False)
     elif args.to == "torchscript":
-        say(f"saving TorchScript to {out}")
+        signature = torchscript_signature(names, specs, eager_example, args.dynamic_batch)
+        result["dynamic_batch"] = bool(args.dynamic_batch)
+        say(f"saving TorchScript to {out} (signature in {SIGNATURE_FILE}" + (", dynamic batch)" if args.dynamic_batch else ")"))
         with wrap_user("saving TorchScript"):
-            graph.save(out)
+            graph.save(out, _extra_files={SIGNATURE_FILE: json.dumps(signature)})
         timings["export_s"] = timer.lap()
         with wrap_user(f"loading the saved TorchScript {out}"):
             exported = torch.jit.load(out, map_location="cpu")
         exported.eval()
         runner = ("torch.jit.load", lambda inputs: run_model(exported, inputs))
-        cases = _parity_cases(specs, False)
+        cases = _parity_cases(specs, args.dynamic_batch)
     else:
         result["opset"] = args.opset
         result["dynamic_batch"] = bool(args.dynamic_batch)

@@ -36,7 +36,7 @@ export function engineTable(report: EngineBenchReport): string {
     String(r.batch), String(r.runs), fmt(r.runsPerS), fmt(r.inferencesPerS), fmt(r.latency.p50, 2), fmt(r.latency.p99, 2),
   ]);
   return table(['batch', 'runs', 'runs/s', 'infer/s', 'p50 ms', 'p99 ms'], rows)
-    + `\nbest: batch ${report.best.batch}, ${fmt(report.best.inferencesPerS)} inferences/s (intra-op threads ${report.intraOpThreads})\n`;
+    + `\nbest: batch ${report.best.batch}, ${fmt(report.best.inferencesPerS)} inferences/s (intra-op threads ${report.intraOpThreads}${report.instances ? `, ${report.instances} instance${report.instances === 1 ? '' : 's'}` : ''})\n`;
 }
 
 /** A load step's result for `--json`: latencies rounded to µs, NaN as null. */
@@ -62,7 +62,7 @@ export function engineReportJson(report: EngineBenchReport): Record<string, unkn
   const one = (r: EngineBenchReport['best']) => ({
     batch: r.batch, runs: r.runs, durationS: round(r.durationS, 3), runsPerS: round(r.runsPerS, 2), inferencesPerS: round(r.inferencesPerS, 2), latencyMs: summaryJson(r.latency),
   });
-  return { model: report.model, intraOpThreads: report.intraOpThreads, results: report.results.map(one), best: one(report.best), cpuPct: round(report.cpuPct, 1) };
+  return { model: report.model, intraOpThreads: report.intraOpThreads, ...(report.instances && { instances: report.instances }), results: report.results.map(one), best: one(report.best), cpuPct: round(report.cpuPct, 1) };
 }
 
 function round(n: number, digits: number): number | null {

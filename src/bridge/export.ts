@@ -1,7 +1,8 @@
 /**
  * `ferry export`: the Python bridge builds the model, traces or scripts it (with the trace check),
- * writes ONNX or TorchScript and checks the file against eager PyTorch. For ONNX, ferry also runs
- * the file on onnxruntime-node — the engine `ferry serve` uses — on the same parity inputs.
+ * writes ONNX or TorchScript and checks the file against eager PyTorch. ferry also runs the file on
+ * the engine `ferry serve` uses — onnxruntime-node, or the libtorch engine when it is built — on
+ * the same parity inputs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { FerryError } from '../errors.js';
 import { readNpz } from '../tensors/npy.js';
 import { compareTensors } from '../tensors/metrics.js';
 import { fromOrtTensor, toOrtTensor } from '../engines/onnxruntime/tensors.js';
+import { createEngine, engineDescriptor } from '../engines/registry.js';
 import type { FindPythonOptions } from './python.js';
 import { findPython } from './python.js';
 import { runBridge } from './bridge.js';
@@ -29,7 +31,7 @@ export interface ExportOptions {
   readonly method?: ExportMethod;
   /** ONNX opset. @defaultValue 13 */
   readonly opset?: number;
-  /** Axis 0 of every ONNX input and output is dynamic, named "batch". @defaultValue false */
+  /** Axis 0 of every input and output is dynamic (ONNX: named "batch"; TorchScript: -1 in its ferry.json). @defaultValue false */
   readonly dynamicBatch?: boolean;
   readonly output: string;
   readonly python?: FindPythonOptions;
@@ -103,16 +105,16 @@ interface BridgeExportResult {
 export async function exportModel(options: ExportOptions): Promise<ExportReport> {
   const t0 = performance.now();
   const python = await findPython(options.python);
-  const dir = options.to === 'onnx' ? await mkdtemp(join(tmpdir(), 'ferry-export-')) : undefined;
+  // The libtorch engine checks TorchScript in process when it is built; ONNX Runtime always can.
+  const nodeEngine = options.to === 'onnx' || engineDescriptor('pytorch').unavailable() === undefined;
+  const dir = nodeEngine ? await mkdtemp(join(tmpdir(), 'ferry-export-')) : undefined;
   try {
     const args = [options.factory];
     for (const s of options.inputShapes) args.push('--input-shape', s);
     args.push('--to', options.to, '--method', options.method ?? 'auto', '-o', options.output);
-    if (options.to === 'onnx') {
-      args.push('--opset', String(options.opset ?? 13));
-      if (options.dynamicBatch) args.push('--dynamic-batch');
-      args.push('--parity-dir', dir!);
-    }
+    if (options.dynamicBatch) args.push('--dynamic-batch');
+    if (options.to === 'onnx') args.push('--opset', String(options.opset ?? 13));
+    if (dir) args.push('--parity-dir', dir);
     const r = await runBridge<BridgeExportResult>('export', args, { python, ...(options.onProgress && { onProgress: options.onProgress }) });
     const tol = { atol: r.parity_atol, rtol: r.parity_rtol };
     const parity: ParityRow[] = r.parity.map((p) => ({
@@ -120,6 +122,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportReport>
       ...(p.note && { note: p.note }),
     }));
     if (options.to === 'onnx') parity.push(...(await onnxParity(r, tol)));
+    else if (dir) parity.push(...(await torchscriptParity(r, tol)));
     return {
       factory: options.factory, output: r.output_path, format: r.format, method: r.method, methodRequested: r.method_requested,
       fallback: r.fallback, traceCheck: r.trace_check, inputs: r.inputs, outputs: r.outputs,
@@ -131,6 +134,41 @@ export async function exportModel(options: ExportOptions): Promise<ExportReport>
   } finally {
     if (dir) await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Runs the exported TorchScript on ferry's libtorch engine with the bridge's parity inputs; compares to eager's outputs. */
+async function torchscriptParity(r: BridgeExportResult, tol: { atol: number; rtol: number }): Promise<ParityRow[]> {
+  const engine = await createEngine('pytorch', { modelPath: r.output_path, warmup: false });
+  const label = `ferry ${(engine as { runtime?: string }).runtime ?? 'libtorch'}`;
+  const rows: ParityRow[] = [];
+  try {
+    for (const file of r.parity_files) {
+      const inputs = await readNpz(file.inputs);
+      const expected = await readNpz(file.expected);
+      const shapes = [...inputs].map(([name, t]) => ({ name, shape: [...t.shape] }));
+      let result;
+      try {
+        result = await engine.run(Object.fromEntries(inputs));
+      } catch (err) {
+        rows.push({ engine: label, case: file.label, inputs: shapes, output: '*', maxAbs: null, maxRel: null, pass: false,
+          note: `the libtorch engine failed: ${(err as Error).message}` });
+        continue;
+      }
+      for (const [name, want] of expected) {
+        const got = result.outputs[name];
+        if (!got) {
+          rows.push({ engine: label, case: file.label, inputs: shapes, output: name, maxAbs: null, maxRel: null, pass: false, note: 'the engine has no such output' });
+          continue;
+        }
+        const s = compareTensors(got, want, tol);
+        rows.push({ engine: label, case: file.label, inputs: shapes, output: name, maxAbs: Number.isNaN(s.maxAbs) ? null : s.maxAbs,
+          maxRel: Number.isNaN(s.maxRel) ? null : s.maxRel, pass: s.pass, ...(s.note && { note: s.note }) });
+      }
+    }
+  } finally {
+    await engine.dispose();
+  }
+  return rows;
 }
 
 /** Runs the exported ONNX on onnxruntime-node with the bridge's parity inputs; compares to eager's outputs. */

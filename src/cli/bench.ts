@@ -14,7 +14,7 @@ import { engineReportJson, engineTable, loadProgressText, loadResultJson, loadTa
 import { Progress } from '../report/progress.js';
 
 export const benchHelp = `Usage: ferry bench URL --model NAME [options]     load-test a server
-       ferry bench --engine MODEL.onnx [options]    measure a model in process
+       ferry bench --engine MODEL [options]         measure a model in process
 
 Load test (like Triton's perf_analyzer). One step per --concurrency or --rate value; each prints
 requests completed, throughput (requests/s and inferences/s), p50/p90/p99/max latency (ms), 503s
@@ -39,10 +39,13 @@ and other errors by HTTP status, and the load generator's own CPU use.
   --timeout-ms N           a request slower than this counts as an error (default 30000)
   --seed N                 seed of the random tensors and Poisson arrivals (default 1)
 
-In process (onnxruntime-node InferenceSession, the server's default session settings):
-  --engine MODEL.onnx      the model file
+In process (an .onnx on an onnxruntime-node InferenceSession with the server's default session
+settings; a TorchScript .pt on ferry's libtorch engine, one loop per instance):
+  --engine MODEL           the model file (.onnx, or .pt with a recorded or no dynamic signature)
   --batch-sizes LIST       batch sizes to run (default 1,8,32)
-  --threads N              intra-op threads (default: the machine's cores, as the server)
+  --threads N              intra-op threads (default: the machine's cores, as the server; for
+                           .pt: cores / instances, also as the server)
+  --instances N            .pt: engine instances run side by side (default 1)
   --duration-s, --warmup-s, --shape, --seed as above (default duration 5 s, warm-up 1 s)
 
   --json                   print the results as JSON on stdout (progress stays on stderr)
@@ -51,6 +54,7 @@ Examples:
   ferry bench http://127.0.0.1:8000 --model resnet18 --concurrency 1,16 --batch 1
   ferry bench http://127.0.0.1:8000 --protocol predict --input shoe.png --rate 200,400
   ferry bench --engine model.onnx --batch-sizes 1,8,16,32
+  ferry bench --engine resnet18.pt --instances 2 --threads 1 --batch-sizes 1,4,8
 `;
 
 const DEFAULTS = { durationS: 10, warmupS: 2, engineDurationS: 5, engineWarmupS: 1, timeoutMs: 30_000, maxInflight: 1024 };
@@ -63,7 +67,7 @@ export async function bench(argv: string[]): Promise<number> {
       model: { type: 'string' }, protocol: { type: 'string' }, concurrency: { type: 'string' }, rate: { type: 'string' },
       arrivals: { type: 'string' }, 'max-inflight': { type: 'string' }, 'backoff-ms': { type: 'string' }, 'duration-s': { type: 'string' }, 'warmup-s': { type: 'string' },
       batch: { type: 'string' }, shape: { type: 'string', multiple: true }, input: { type: 'string' }, 'timeout-ms': { type: 'string' },
-      seed: { type: 'string' }, engine: { type: 'string' }, 'batch-sizes': { type: 'string' }, threads: { type: 'string' },
+      seed: { type: 'string' }, engine: { type: 'string' }, 'batch-sizes': { type: 'string' }, threads: { type: 'string' }, instances: { type: 'string' },
       json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -87,6 +91,8 @@ export async function bench(argv: string[]): Promise<number> {
     }
     const batchSizes = ints(values['batch-sizes'], 'batch-sizes', 1) ?? [1, 8, 32];
     const threads = intFlag(values.threads, 'threads', 1);
+    const instances = intFlag(values.instances, 'instances', 1);
+    if (instances !== undefined && !/\.(pt|pth|torchscript)$/i.test(values.engine)) throw new UsageError('--instances is for TorchScript files (the libtorch engine runs several side by side)');
     const report = await benchEngine({
       modelPath: values.engine,
       batchSizes,
@@ -95,6 +101,7 @@ export async function bench(argv: string[]): Promise<number> {
       shapes,
       seed,
       ...(threads !== undefined && { intraOpThreads: threads }),
+      ...(instances !== undefined && { instances }),
       onProgress: (batch, s, runs) => progress.update(`batch ${batch}  ${s.toFixed(0)} s  ${runs} runs`),
     });
     progress.done();
@@ -102,7 +109,7 @@ export async function bench(argv: string[]): Promise<number> {
     return 0;
   }
 
-  if (values['batch-sizes'] !== undefined || values.threads !== undefined) throw new UsageError('--batch-sizes and --threads go with --engine MODEL.onnx');
+  if (values['batch-sizes'] !== undefined || values.threads !== undefined || values.instances !== undefined) throw new UsageError('--batch-sizes, --threads and --instances go with --engine MODEL');
   const url = positionals[0];
   if (!url || positionals.length > 1) throw new UsageError('give one server URL, e.g. http://127.0.0.1:8000 (or --engine MODEL.onnx)');
   let parsed: URL;

@@ -28,8 +28,9 @@ trace froze control flow: --method auto scripts instead (and says so), --method 
                        extension, .onnx, .pt or .ptl)
   --method M           trace, script or auto (default auto: trace, check, script if the check fails)
   --opset N            ONNX opset (default 13)
-  --dynamic-batch      ONNX: axis 0 of every input and output is dynamic, named "batch"; parity is
-                       also checked at another batch size
+  --dynamic-batch      axis 0 of every input and output is dynamic (ONNX: named "batch"; TorchScript:
+                       -1 in the recorded signature, so ferry serve batches it); parity is also
+                       checked at another batch size
   -o, --output OUT     the file to write
   --python P           the Python with torch (default: FERRY_PYTHON, then python3 on PATH, then
                        /usr/bin/python3 — the first that has torch)
@@ -38,6 +39,8 @@ trace froze control flow: --method auto scripts instead (and says so), --method 
 ONNX parity runs on onnxruntime-node (the engine ferry serves with), and also on Python's
 onnxruntime when that is installed. Input names are forward()'s parameter names; outputs are
 "output" (one tensor), "output_0", "output_1", ... (a tuple) or a returned dict's keys.
+TorchScript files carry these names, datatypes and dims in an extra file, ferry.json, from which
+ferry serve's libtorch engine serves them without a config.
 
 Examples:
   ferry export models.py:make_resnet --input-shape 1,3,224,224 --to onnx --dynamic-batch -o resnet.onnx
@@ -71,7 +74,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   if (to !== 'onnx' && to !== 'torchscript' && to !== 'ptl') throw new UsageError(`--to must be onnx, torchscript or ptl${values.to ? ` (got "${values.to}")` : ' (OUT has no .onnx, .pt or .ptl extension)'}`);
   const method = (values.method ?? 'auto') as ExportMethod;
   if (!['trace', 'script', 'auto'].includes(method)) throw new UsageError(`--method must be trace, script or auto (got "${values.method}")`);
-  if (to !== 'onnx' && (values['dynamic-batch'] || values.opset)) throw new UsageError('--opset and --dynamic-batch are for --to onnx');
+  if (to !== 'onnx' && values.opset) throw new UsageError('--opset is for --to onnx');
   const opset = intFlag(values.opset, 'opset', 7);
 
   const report = await exportModel({
@@ -88,7 +91,7 @@ export function exportText(r: ExportReport): string {
   const out: string[] = [];
   const what = r.format === 'onnx'
     ? `ONNX opset ${r.opset}${r.dynamicBatch ? ', dynamic batch' : ''}`
-    : r.format === 'ptl' ? 'PyTorch Lite, optimize_for_mobile' : 'TorchScript';
+    : r.format === 'ptl' ? 'PyTorch Lite, optimize_for_mobile' : `TorchScript${r.dynamicBatch ? ', dynamic batch' : ''}`;
   out.push(`exported ${r.factory} -> ${r.output} (${what}, ${(r.bytes / 1024).toFixed(1)} KiB) in ${r.timings.total_s!.toFixed(2)} s with torch ${r.torchVersion}`);
   const tensors = (list: ExportReport['inputs']): string => list.map((t) => `${t.name} ${t.dtype} ${shapeText(t.shape)}`).join(', ');
   out.push(`inputs: ${tensors(r.inputs)}; outputs: ${tensors(r.outputs)}`);

@@ -12,8 +12,9 @@ import { matchInputs, randomInputs, resolveSpecs, specsFromOverrides } from '../
 import type { OutputStats, Tolerance } from '../tensors/metrics.js';
 import { compareTensors, mergeStats } from '../tensors/metrics.js';
 import type { ModelRunner } from './runners.js';
-import { BridgeRunner, OnnxRunner } from './runners.js';
+import { BridgeRunner, OnnxRunner, TorchScriptRunner } from './runners.js';
 import { NcnnRunner } from './ncnn-runner.js';
+import { engineDescriptor } from '../engines/registry.js';
 
 export interface CompareOptions extends Tolerance {
   readonly a: ModelRef;
@@ -65,6 +66,8 @@ export async function compareModels(options: CompareOptions): Promise<CompareRep
   const open = async (ref: ModelRef): Promise<ModelRunner> => {
     if (ref.kind === 'onnx') return OnnxRunner.open(ref);
     if (ref.kind === 'ncnn') return new NcnnRunner(ref);
+    // TorchScript runs in process on the libtorch engine when it is built; otherwise through Python.
+    if (ref.kind === 'torchscript' && engineDescriptor('pytorch').unavailable() === undefined) return TorchScriptRunner.open(ref);
     python ??= findPython(options.python);
     return new BridgeRunner(ref, await python, options.onProgress);
   };
@@ -82,7 +85,7 @@ export async function compareModels(options: CompareOptions): Promise<CompareRep
         ? resolveSpecs(declared, options.overrides ?? [], declaredBy)
         : specsFromOverrides(options.overrides ?? []);
       if (specs.length === 0) {
-        throw new FerryError('BAD_SHAPE', 'neither model declares its inputs (only ONNX does): give each with --input-shape NAME:D1,D2,... (or --inputs FILE.npz)');
+        throw new FerryError('BAD_SHAPE', 'neither model declares its inputs (ONNX does, and TorchScript made by ferry export): give each with --input-shape NAME:D1,D2,... (or --inputs FILE.npz)');
       }
       trials = Array.from({ length: trialsWanted }, (_, t) => randomInputs(specs, seed, t));
     }

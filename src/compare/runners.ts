@@ -1,7 +1,8 @@
 /**
- * The two sides of `ferry compare`: an ONNX model run in process on onnxruntime-node, or a
- * TorchScript file / PyTorch factory run through the Python bridge (one bridge process for all
- * trials; tensors cross as .npz files in a temporary directory).
+ * The two sides of `ferry compare`: an ONNX model run in process on onnxruntime-node; a
+ * TorchScript file run in process on ferry's libtorch engine when it is built; or a TorchScript
+ * file / PyTorch factory run through the Python bridge (one bridge process for all trials;
+ * tensors cross as .npz files in a temporary directory).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,9 @@ import type { Tensor } from '../tensors/tensor.js';
 import { readNpz, writeNpz } from '../tensors/npy.js';
 import { FerryError } from '../errors.js';
 import type { DeclaredInput, NamedTensors } from '../tensors/inputs.js';
+import type { Engine } from '../engines/engine.js';
+import { createEngine } from '../engines/registry.js';
+import { NoSignatureError } from '../engines/libtorch/signature.js';
 
 export interface RunReport {
   /** Outputs of each trial, in the model's output order. */
@@ -92,6 +96,63 @@ export class OnnxRunner implements ModelRunner {
 
   async close(): Promise<void> {
     await this.#session.release();
+  }
+}
+
+/** A tensor on a fresh buffer: the engine takes its inputs' buffers, and both sides get the same trials. */
+function copied(t: Tensor): Tensor {
+  return { datatype: t.datatype, shape: [...t.shape], data: t.data.slice() };
+}
+
+/**
+ * A TorchScript file on ferry's libtorch engine, in process, without Python. A file that records
+ * its signature (ferry export) declares its inputs; a bare one takes the trials' names, datatypes
+ * and shapes (it opens on the first trial).
+ */
+export class TorchScriptRunner implements ModelRunner {
+  readonly ref: ModelRef;
+  engine: string;
+  readonly declared?: readonly DeclaredInput[];
+  #engine: Engine | undefined;
+
+  private constructor(ref: ModelRef, engine: Engine | undefined) {
+    this.ref = ref;
+    this.#engine = engine;
+    this.engine = `TorchScript (ferry's ${(engine as { runtime?: string } | undefined)?.runtime ?? 'libtorch'} engine)`;
+    if (engine) this.declared = engine.metadata.inputs.map((i) => ({ name: i.name, datatype: i.datatype, dims: [...i.dims] }));
+  }
+
+  static async open(ref: ModelRef): Promise<TorchScriptRunner> {
+    try {
+      return new TorchScriptRunner(ref, await createEngine('pytorch', { modelPath: ref.path, warmup: false }));
+    } catch (err) {
+      if (err instanceof NoSignatureError) return new TorchScriptRunner(ref, undefined);
+      throw err;
+    }
+  }
+
+  async run(trials: readonly NamedTensors[]): Promise<RunReport> {
+    if (!this.#engine && trials[0]) {
+      const inputs = [...trials[0]].map(([name, t]) => ({ name, datatype: t.datatype, dims: [...t.shape] }));
+      this.#engine = await createEngine('pytorch', { modelPath: this.ref.path, warmup: false, declared: { maxBatchSize: 0, inputs }, source: this.ref.text });
+      this.engine = `TorchScript (ferry's ${(this.#engine as { runtime?: string }).runtime ?? 'libtorch'} engine)`;
+    }
+    const outputs: NamedTensors[] = [];
+    let ms = 0;
+    for (const inputs of trials) {
+      const feeds = (): Record<string, Tensor> => Object.fromEntries([...inputs].map(([n, t]) => [n, copied(t)]));
+      // Untimed warm-up: TorchScript's profiling executor profiles the first call and optimizes on the second.
+      if (outputs.length === 0) for (let w = 0; w < 2; w++) await this.#engine!.run(feeds());
+      const t0 = performance.now();
+      const r = await this.#engine!.run(feeds());
+      ms += performance.now() - t0;
+      outputs.push(new Map(Object.entries(r.outputs)));
+    }
+    return { outputs, msPerTrial: trials.length ? ms / trials.length : 0 };
+  }
+
+  async close(): Promise<void> {
+    await this.#engine?.dispose();
   }
 }
 

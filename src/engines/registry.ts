@@ -5,10 +5,12 @@
 import { extname } from 'node:path';
 import type { Engine, EngineDescriptor, EngineOptions } from './engine.js';
 import { onnxRuntime } from './onnxruntime/descriptor.js';
+import { libtorch } from './libtorch/descriptor.js';
 import { FerryError } from '../errors.js';
 
 const ENGINES = new Map<string, EngineDescriptor>([
   [onnxRuntime.backend, onnxRuntime],
+  [libtorch.backend, libtorch],
 ]);
 
 export function backends(): string[] {

@@ -9,6 +9,7 @@ import ort from 'onnxruntime-node';
 import { fromOrtType } from '../tensors/dtype.js';
 import { randomTensor, seededRandom } from '../tensors/random.js';
 import { LatencyRecorder } from './latency.js';
+import { engineForFile } from '../engines/registry.js';
 import type { LatencySummary } from './latency.js';
 
 export interface EngineBenchOptions {
@@ -22,6 +23,8 @@ export interface EngineBenchOptions {
   readonly shapes?: ReadonlyMap<string, readonly number[]>;
   /** Intra-op threads. @defaultValue os.availableParallelism() (the server's default with one instance) */
   readonly intraOpThreads?: number;
+  /** TorchScript only: libtorch engine instances, each fed by its own loop. @defaultValue 1 */
+  readonly instances?: number;
   readonly executionProviders?: readonly string[];
   readonly seed?: number;
   readonly onProgress?: (batch: number, elapsedS: number, runs: number) => void;
@@ -40,6 +43,8 @@ export interface EngineBenchResult {
 export interface EngineBenchReport {
   readonly model: string;
   readonly intraOpThreads: number;
+  /** Engine instances run side by side (TorchScript files on the libtorch engine). */
+  readonly instances?: number;
   readonly results: EngineBenchResult[];
   /** The batch size with the most inferences per second. */
   readonly best: EngineBenchResult;
@@ -71,6 +76,9 @@ function buildFeeds(session: ort.InferenceSession, batch: number, shapes: Readon
 }
 
 export async function benchEngine(options: EngineBenchOptions): Promise<EngineBenchReport> {
+  // A TorchScript file runs on ferry's libtorch engine (engine-bench-libtorch.ts).
+  if (engineForFile(options.modelPath)?.backend === 'pytorch') return (await import('./engine-bench-libtorch.js')).benchLibtorch(options);
+  if (options.instances !== undefined && options.instances !== 1) throw new Error('--instances is for TorchScript files (the libtorch engine)');
   const intraOpThreads = options.intraOpThreads ?? availableParallelism();
   const session = await ort.InferenceSession.create(options.modelPath, {
     executionProviders: [...(options.executionProviders ?? ['cpu'])],

@@ -68,13 +68,17 @@ for (const c of ENGINES) {
   test(`${label}: a running batch does not block the event loop`, { skip: skip ?? (!c.can.offLoop && 'runs on the event loop by design') }, async () => {
     const e = await open('matpow');
     try {
-      const n = 1024;
+      // A run long enough to see: c.slowMatpow, grown while this machine multiplies faster.
+      let ms = 0;
       let ticks = 0;
-      const timer = setInterval(() => ticks++, 5);
-      const t0 = performance.now();
-      await e.run({ x: { datatype: 'FP32', shape: [1, n, n], data: new Float32Array(n * n).fill(0.001) } });
-      const ms = performance.now() - t0;
-      clearInterval(timer);
+      for (let n = c.slowMatpow, tries = 0; ms <= 50 && tries < 4; n *= 2, tries++) {
+        ticks = 0;
+        const timer = setInterval(() => ticks++, 5);
+        const t0 = performance.now();
+        await e.run({ x: { datatype: 'FP32', shape: [1, n, n], data: new Float32Array(n * n).fill(0.001) } });
+        ms = performance.now() - t0;
+        clearInterval(timer);
+      }
       assert.ok(ms > 50, `the run took ${ms.toFixed(0)} ms`);
       assert.ok(ticks >= Math.floor(ms / 5 / 3), `a 5 ms timer fired ${ticks} times during a ${ms.toFixed(0)} ms run`);
     } finally { await e.dispose(); }
@@ -126,7 +130,7 @@ for (const c of ENGINES) {
 
   test(`${label}: runs waiting for an instance are refused once the engine is disposed`, { skip }, async () => {
     const e = await open('matpow');
-    const n = 512;
+    const n = c.slowMatpow / 2;
     const slow = e.run({ x: { datatype: 'FP32', shape: [1, n, n], data: new Float32Array(n * n).fill(0.001) } }).catch(() => {});
     const waiting = assert.rejects(e.run({ x: { datatype: 'FP32', shape: [1, 2, 2], data: new Float32Array(4) } }), (err) => err.code === 'INFERENCE_FAILED');
     await e.dispose();

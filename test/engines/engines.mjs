@@ -2,7 +2,25 @@
 // where each finds the suite's fixture models, and what it can do. Adding an engine to the
 // suite is one entry here.
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FIXTURES } from '../helpers.mjs';
+import { libtorch } from '../../dist/engines/libtorch/descriptor.js';
+
+const TORCHSCRIPT = fileURLToPath(new URL('../fixtures/torchscript', import.meta.url));
+
+// TorchScript records no datatypes or shapes: scale.pt carries ferry.json (as ferry export writes
+// it); types.pt and matpow.pt get theirs declared, as a model config declares them.
+const TORCHSCRIPT_DECLARED = {
+  scale: undefined,
+  types: {
+    maxBatchSize: 8,
+    inputs: [
+      { name: 'a', datatype: 'INT64', dims: [2] }, { name: 'b', datatype: 'UINT8', dims: [3] },
+      { name: 'c', datatype: 'BOOL', dims: [1] }, { name: 'd', datatype: 'FP16', dims: [2] },
+    ],
+  },
+  matpow: { maxBatchSize: 8, inputs: [{ name: 'x', datatype: 'FP32', dims: [-1, -1] }] },
+};
 
 /**
  * @typedef {object} EngineCase
@@ -14,6 +32,7 @@ import { FIXTURES } from '../helpers.mjs';
  * @property {Record<string, unknown>} [defaults]  parameters every model of the case gets (a placement, say)
  * @property {{ symbolicDims: boolean, datatypes: string[], instanceCrash: boolean, offLoop: boolean, instances: boolean }} can
  *   offLoop: runs do not block the event loop; instances: runs go to several instances at once
+ * @property {number} slowMatpow  an even matpow side n whose run takes well over 50 ms on this engine
  */
 
 /** @type {EngineCase[]} */
@@ -25,6 +44,7 @@ export const ENGINES = [
     fixture: (name) => ({ modelPath: join(FIXTURES, name, '1', 'model.onnx') }),
     parameters: { intra_op_threads: 1, inter_op_threads: 1, allow_spinning: false, execution_providers: ['cpu'] },
     can: { symbolicDims: true, datatypes: ['INT64', 'UINT8', 'BOOL', 'FP16'], instanceCrash: true, offLoop: true, instances: true },
+    slowMatpow: 1024,
   },
   {
     // The same engine with every batch on the event loop's thread (parameters.inline: true).
@@ -36,5 +56,20 @@ export const ENGINES = [
     defaults: { inline: 'true' },
     parameters: { intra_op_threads: 1, inline: true },
     can: { symbolicDims: true, datatypes: ['INT64', 'UINT8', 'BOOL', 'FP16'], instanceCrash: false, offLoop: false, instances: false },
+    slowMatpow: 1024,
+  },
+  {
+    backend: 'pytorch',
+    platform: 'pytorch_libtorch',
+    skip: () => libtorch.unavailable(),
+    fixture: (name) => ({
+      modelPath: join(TORCHSCRIPT, `${name}.pt`),
+      ...(TORCHSCRIPT_DECLARED[name] && { declared: TORCHSCRIPT_DECLARED[name], source: `test/fixtures/torchscript/${name}/config.yaml` }),
+    }),
+    parameters: { intra_op_threads: 1, optimized_execution: true, inference_mode: true, optimize_for_inference: false },
+    // instances are threads in this process: one cannot die alone. Debian's torch multiplies
+    // matrices with the reference BLAS, so a small matpow is already slow.
+    can: { symbolicDims: false, datatypes: ['INT64', 'UINT8', 'BOOL', 'FP16'], instanceCrash: false, offLoop: true, instances: true },
+    slowMatpow: 256,
   },
 ];
