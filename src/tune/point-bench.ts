@@ -11,6 +11,7 @@ import type { LoadProgress, LoadResult } from '../bench/load.js';
 import type { RequestSpec } from '../bench/payload.js';
 import { TargetError, buildRequests, probe } from '../bench/target.js';
 import { FerryError } from '../errors.js';
+import { otherCpu } from '../measure/other-cpu.js';
 import { LoadClient } from './load-client.js';
 import type { TunePoint } from './grid.js';
 import type { Measurement } from './search.js';
@@ -75,7 +76,7 @@ function counts(server: RunningServer, model: string): { inferences: number; exe
   return { inferences, executions };
 }
 
-function measurement(r: LoadResult, meanBatch: number | null): Measurement {
+function measurement(r: LoadResult, meanBatch: number | null, otherCpuPct: number | undefined): Measurement {
   return {
     inferencesPerS: r.inferencesPerS,
     requestsPerS: r.requestsPerS,
@@ -85,6 +86,7 @@ function measurement(r: LoadResult, meanBatch: number | null): Measurement {
     errors: Object.values(r.errors).reduce((a, b) => a + b, 0),
     errorsByStatus: r.errors,
     meanBatch,
+    otherCpuPct: otherCpuPct ?? null,
   };
 }
 
@@ -112,10 +114,12 @@ export class PointBench {
       const common = { url: server.url, timeoutMs: o.timeoutMs, seed: o.seed };
       if (o.warmupS > 0) await this.#client.run(step, requests, { ...common, durationS: o.warmupS }, (p) => o.onProgress?.('warmup', p));
       const before = counts(server, o.model);
+      const others = otherCpu();
       const result = await this.#client.run(step, requests, { ...common, durationS: o.durationS }, (p) => o.onProgress?.('measure', p));
+      const otherPct = others.stop();
       const after = counts(server, o.model);
       const runs = after.executions - before.executions;
-      return { measurement: measurement(result, runs > 0 ? (after.inferences - before.inferences) / runs : null), served: settings };
+      return { measurement: measurement(result, runs > 0 ? (after.inferences - before.inferences) / runs : null, otherPct), served: settings };
     } finally {
       await server.close();
     }

@@ -16,9 +16,16 @@ function ratio(m: Measurement | undefined, r: TuneReport): string {
 }
 
 function figures(m: Measurement | undefined, r: TuneReport): string[] {
-  if (!m) return ['-', '-', '-', '-', '-', '-'];
-  return [fmt(m.inferencesPerS), fmt(m.p50Ms, 2), fmt(m.p99Ms, 2), m.meanBatch === null ? '-' : fmt(m.meanBatch, 2), String(m.errors), ratio(m, r)];
+  if (!m) return ['-', '-', '-', '-', '-', '-', '-'];
+  return [fmt(m.inferencesPerS), fmt(m.p50Ms, 2), fmt(m.p99Ms, 2), m.meanBatch === null ? '-' : fmt(m.meanBatch, 2), String(m.errors), ratio(m, r), pct(m.otherCpuPct)];
 }
+
+function pct(x: number | null): string {
+  return x === null ? '-' : `${fmt(x, 0)}%`;
+}
+
+/** Other processes above this (% of one core) make a point's figures noisy. */
+export const NOISY_OTHER_CPU_PCT = 25;
 
 function isBest(row: SweepRow, r: TuneReport): boolean {
   const b = r.best;
@@ -42,13 +49,15 @@ export function tuneText(r: TuneReport): string {
       ...figures(row.result, r), isBest(row, r) ? 'best' : '',
     ]),
   ];
-  let text = table(['', 'stage', 'instances', 'threads', 'max batch', 'delay ms', 'infer/s', 'p50 ms', 'p99 ms', 'mean batch', 'errors', '/ ceiling', ''], rows);
+  let text = table(['', 'stage', 'instances', 'threads', 'max batch', 'delay ms', 'infer/s', 'p50 ms', 'p99 ms', 'mean batch', 'errors', '/ ceiling', 'other cpu', ''], rows);
   if (notes.size) text += `\n${[...notes].map(([reason, mark]) => `${mark} ${reason}`).join('\n')}\n`;
   text += '\n';
   if (r.ceiling) {
-    text += `in-process ceiling: ${fmt(r.ceiling.inferencesPerS)} infer/s at batch ${r.ceiling.batch} (one session, ${r.ceiling.intraOpThreads} intra-op threads; ${r.ceiling.results.map((c) => `batch ${c.batch}: ${fmt(c.inferencesPerS)}`).join(', ')})\n`;
+    text += `in-process ceiling: ${fmt(r.ceiling.inferencesPerS)} infer/s at batch ${r.ceiling.batch} (one session, ${r.ceiling.intraOpThreads} intra-op threads; ${r.ceiling.results.map((c) => `batch ${c.batch}: ${fmt(c.inferencesPerS)}`).join(', ')}; other cpu ${pct(r.ceiling.otherCpuPct)})\n`;
   } else text += `in-process ceiling ${r.ceilingNote}\n`;
   if (r.grid.leftOut.length) text += `left out (instances x threads > ${r.cores} cores): ${r.grid.leftOut.map(([i, t]) => `${i} x ${t}`).join(', ')}\n`;
+  const noisy = [b.result, ...r.rows.map((x) => x.result)].filter((m) => m?.otherCpuPct != null && m.otherCpuPct > NOISY_OTHER_CPU_PCT).length;
+  if (noisy) text += `${noisy} point${noisy === 1 ? ' was' : 's were'} measured while other processes used more than ${NOISY_OTHER_CPU_PCT}% of a core (other cpu): noisy figures; tune again on a quieter machine\n`;
   const measured = r.rows.filter((x) => x.status !== 'skipped').length;
   text += `${measured} of ${r.rows.length} grid points measured${r.exhaustive ? '' : ' (coarse to fine; --exhaustive measures all)'}, ${r.concurrency} clients, ${r.durationS} s each after ${r.warmupS} s warm-up, ${fmt(r.elapsedS, 0)} s in all\n`;
   text += `machine: ${r.cpu}, ${r.cores} cores; load average ${r.loadAverage.start.map((x) => x.toFixed(2)).join(' ')} at the start, ${r.loadAverage.end.map((x) => x.toFixed(2)).join(' ')} at the end\n`;
@@ -66,6 +75,7 @@ function measurementJson(m: Measurement | undefined, r: TuneReport): Record<stri
     inferencesPerS: round(m.inferencesPerS, 2), requestsPerS: round(m.requestsPerS, 2), p50Ms: roundMs(m.p50Ms), p99Ms: roundMs(m.p99Ms),
     meanBatch: round(m.meanBatch, 3), ok: m.ok, errors: m.errors, errorsByStatus: m.errorsByStatus,
     ceilingRatio: r.ceiling ? round(m.inferencesPerS / r.ceiling.inferencesPerS, 4) : null,
+    otherCpuPct: round(m.otherCpuPct, 1),
   };
 }
 
@@ -86,7 +96,7 @@ export function tuneJson(r: TuneReport, written: string | null): Record<string, 
       leftOut: r.grid.leftOut.map(([instances, threads]) => ({ instances, threads })),
     },
     ceiling: r.ceiling
-      ? { batch: r.ceiling.batch, inferencesPerS: round(r.ceiling.inferencesPerS, 2), runMs: roundMs(r.ceiling.runMs), intraOpThreads: r.ceiling.intraOpThreads,
+      ? { batch: r.ceiling.batch, inferencesPerS: round(r.ceiling.inferencesPerS, 2), runMs: roundMs(r.ceiling.runMs), intraOpThreads: r.ceiling.intraOpThreads, otherCpuPct: round(r.ceiling.otherCpuPct, 1),
         results: r.ceiling.results.map((c) => ({ batch: c.batch, inferencesPerS: round(c.inferencesPerS, 2), p50Ms: roundMs(c.p50Ms), p99Ms: roundMs(c.p99Ms) })) }
       : null,
     ...(r.ceilingNote && { ceilingNote: r.ceilingNote }),

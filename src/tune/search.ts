@@ -37,6 +37,8 @@ export interface Measurement {
   readonly errorsByStatus: Readonly<Record<string, number>>;
   /** Mean rows per model run over the window (from the model's statistics); null when unknown. */
   readonly meanBatch: number | null;
+  /** CPU other processes used during the window, % of one core (noise on a shared machine); null when unknown. */
+  readonly otherCpuPct: number | null;
 }
 
 export interface SweepRow extends TunePoint {

@@ -8,6 +8,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { benchEngine } from '../measure/engine-bench.js';
 import { FerryError } from '../errors.js';
 import { fmt } from '../report/table.js';
+import { otherCpu } from '../measure/other-cpu.js';
 import type { Grid, TunePoint } from './grid.js';
 import { buildGrid, defaultDelays, describePoint, powersUpTo, sortedUnique } from './grid.js';
 import type { Measurement, Objective, Stage, SweepRow } from './search.js';
@@ -67,6 +68,8 @@ export interface Ceiling {
   /** One run at that batch, median ms. */
   readonly runMs: number;
   readonly intraOpThreads: number;
+  /** CPU other processes used meanwhile, % of one core; null when unknown. */
+  readonly otherCpuPct: number | null;
   readonly results: ReadonlyArray<{ batch: number; inferencesPerS: number; p50Ms: number; p99Ms: number }>;
 }
 
@@ -110,7 +113,7 @@ export interface TuneReport {
 
 function resultText(m: Measurement): string {
   const errors = m.errors ? `, ${m.errors} errors (${Object.entries(m.errorsByStatus).map(([k, v]) => `${k}: ${v}`).join(', ')})` : '';
-  return `${fmt(m.inferencesPerS)} infer/s, p50 ${fmt(m.p50Ms, 2)} ms, p99 ${fmt(m.p99Ms, 2)} ms${m.meanBatch !== null ? `, mean batch ${fmt(m.meanBatch, 2)}` : ''}${errors}`;
+  return `${fmt(m.inferencesPerS)} infer/s, p50 ${fmt(m.p50Ms, 2)} ms, p99 ${fmt(m.p99Ms, 2)} ms${m.meanBatch !== null ? `, mean batch ${fmt(m.meanBatch, 2)}` : ''}${errors}${m.otherCpuPct !== null ? `, other processes ${fmt(m.otherCpuPct, 0)}% of a core` : ''}`;
 }
 
 function positiveList(values: readonly number[] | undefined, what: string, min: number): number[] | undefined {
@@ -166,12 +169,14 @@ export async function tuneModel(options: TuneOptions): Promise<TuneReport> {
     else {
       try {
         label = 'in-process ceiling';
+        const others = otherCpu();
         const report = await benchEngine({
           modelPath: target.onnxFile, batchSizes: batched ? maxBatchSizes : [1], durationS, warmupS: Math.min(1, warmupS), shapes, seed,
           onProgress: (batch, s, runs) => progress(`in-process ceiling: batch ${batch}, ${s.toFixed(0)}/${durationS} s, ${runs} runs`),
         });
         ceiling = {
           batch: report.best.batch, inferencesPerS: report.best.inferencesPerS, runMs: report.best.latency.p50, intraOpThreads: report.intraOpThreads,
+          otherCpuPct: others.stop() ?? null,
           results: report.results.map((r) => ({ batch: r.batch, inferencesPerS: r.inferencesPerS, p50Ms: r.latency.p50, p99Ms: r.latency.p99 })),
         };
         options.onPoint?.(`in-process ceiling: ${ceiling.inferencesPerS.toFixed(1)} infer/s at batch ${ceiling.batch} (${ceiling.intraOpThreads} intra-op threads, ${ceiling.runMs.toFixed(2)} ms a run)`);

@@ -61,6 +61,7 @@ test('exhaustive sweep: exactly the grid asked within the cores, JSON shape, and
     assert.equal(row.errors, 0);
     assert.ok(row.meanBatch >= 1 && row.meanBatch <= row.maxBatchSize, JSON.stringify(row));
     assert.ok(row.ceilingRatio > 0);
+    assert.ok(row.otherCpuPct >= 0, 'other processes\' CPU during the window (Linux)');
   }
   // the reference figures
   assert.deepEqual(Object.keys(j.machine), ['cpu', 'cores', 'loadAverageStart', 'loadAverageEnd']);
@@ -100,7 +101,7 @@ test('the default model: the table on stdout, the config printed (not written) w
   assert.equal(await readFile(join(dir, 'config.yaml'), 'utf8'), before, 'nothing written without -o or --write');
   const [tableText, rest] = r.out.split('\nin-process ceiling: ');
   const lines = tableText.trimEnd().split('\n');
-  assert.match(lines[0], /^\s+stage\s+instances\s+threads\s+max batch\s+delay ms\s+infer\/s\s+p50 ms\s+p99 ms\s+mean batch\s+errors\s+\/ ceiling$/);
+  assert.match(lines[0], /^\s+stage\s+instances\s+threads\s+max batch\s+delay ms\s+infer\/s\s+p50 ms\s+p99 ms\s+mean batch\s+errors\s+\/ ceiling\s+other cpu$/);
   assert.match(lines[2], /^\s+as configured\s+1\s+1\s+64\s+0\s+[\d.]+/);
   assert.equal(lines.length, 2 + 1 + 2);
   assert.equal(lines.filter((l) => /best$/.test(l)).length, 1);
