@@ -189,3 +189,16 @@ test('--help lists every flag the command takes, and ferry --help lists the comm
   const top = await ferry(['--help']);
   assert.match(top.out, /\n {2}tune {5}sweep instances x threads x max batch x delay under load/);
 });
+
+test('a bare .onnx file: measured with the server\'s defaults, a new config printed with the model\'s name', async () => {
+  const r = await ferry(['tune', join(FIXTURES, 'scale', '1', 'model.onnx'), '--instances', '1', '--threads', '1', '--max-batch-sizes', '2', '--delays-ms', '0', '--json', ...QUICK]);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.model, 'model');
+  assert.equal(j.baseline.threads, null, 'no config: the engine\'s default threads');
+  assert.equal(j.written, null);
+  const raw = parse(j.config);
+  assert.equal(raw.name, 'model');
+  assert.deepEqual(raw.instance_group, [{ kind: 'KIND_CPU', count: j.best.instances }]);
+  assert.equal(raw.max_batch_size, j.best.maxBatchSize);
+});
