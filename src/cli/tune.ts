@@ -37,6 +37,8 @@ MODEL is an .onnx file, a model folder, or a repository folder followed by the m
                            within 10% of the best, then longer delays on the 2 best, each branch
                            stopped once it falls 10% behind)
   --shape NAME:D1,D2       dims after the batch axis of a dynamic input (repeatable)
+  --noisy-retries N        measure a point again, up to N times, when other processes used more
+                           than 25% of a core meanwhile, and keep its quietest figures (default 2)
   --seed N                 seed of the random request tensors (default 1)
   -o, --output FILE        write the config to FILE (default: print it)
   --write                  write it over the model folder's own config file (config.yaml made
@@ -46,7 +48,8 @@ MODEL is an .onnx file, a model folder, or a repository folder followed by the m
 The config is the model's own (comments, image: block, labels and all) with instance_group count,
 parameters.intra_op_threads, max_batch_size and dynamic_batching.max_queue_delay_ms set to the
 best point's; nothing is written unless -o or --write says where. The machine should be otherwise
-idle: other work on its cores moves the figures.
+idle: other work on its cores moves the figures (the table's "other cpu": what other processes
+used meanwhile, in % of one core).
 
 Examples:
   ferry tune examples/fashion --seconds 3
@@ -69,7 +72,7 @@ export async function tune(argv: string[]): Promise<number> {
       concurrency: { type: 'string' }, seconds: { type: 'string' }, 'warmup-s': { type: 'string' },
       instances: { type: 'string' }, threads: { type: 'string' }, 'max-batch-sizes': { type: 'string' }, 'delays-ms': { type: 'string' },
       objective: { type: 'string' }, 'max-p99-ms': { type: 'string' }, exhaustive: { type: 'boolean' },
-      shape: { type: 'string', multiple: true }, seed: { type: 'string' },
+      shape: { type: 'string', multiple: true }, seed: { type: 'string' }, 'noisy-retries': { type: 'string' },
       output: { type: 'string', short: 'o' }, write: { type: 'boolean' }, json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -100,6 +103,7 @@ export async function tune(argv: string[]): Promise<number> {
   const durationS = numFlag(values.seconds, 'seconds', 0.1);
   const warmupS = numFlag(values['warmup-s'], 'warmup-s');
   const seed = intFlag(values.seed, 'seed');
+  const noisyRetries = intFlag(values['noisy-retries'], 'noisy-retries');
   // Where the config goes is checked now, not after minutes of sweeping.
   if (values.write && (await stat(modelPath).then((s) => s.isFile(), () => false))) throw new UsageError(`--write writes a model folder's config; ${modelPath} is a file: give -o FILE`);
   if (values.output !== undefined && !(await stat(dirname(resolve(values.output))).then((s) => s.isDirectory(), () => false))) {
@@ -116,7 +120,7 @@ export async function tune(argv: string[]): Promise<number> {
     ...(values.exhaustive && { exhaustive: true }),
     ...(instances && { instances }), ...(threads && { threads }), ...(maxBatchSizes && { maxBatchSizes }), ...(delaysMs && { delaysMs }),
     ...(concurrency !== undefined && { concurrency }), ...(durationS !== undefined && { durationS }), ...(warmupS !== undefined && { warmupS }),
-    ...(seed !== undefined && { seed }),
+    ...(seed !== undefined && { seed }), ...(noisyRetries !== undefined && { noisyRetries }),
     onProgress: (text) => progress.update(text),
     onPoint: (text) => {
       progress.done();

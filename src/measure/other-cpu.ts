@@ -6,6 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 
+/** Other processes above this (% of one core) make a measurement on this machine noisy. */
+export const NOISY_OTHER_CPU_PCT = 25;
+
 /** Clock ticks per second of /proc/stat (USER_HZ, 100 on every Linux this runs on). */
 const TICKS_PER_S = 100;
 
@@ -38,4 +41,20 @@ export function otherCpu(): OtherCpu {
       return Math.max(0, ((busy1 - busy0 - (own.user + own.system) / 1e6) / wallS) * 100);
     },
   };
+}
+
+/**
+ * Waits until the other processes used less than `belowPct` % of one core over a second, or
+ * `maxS` seconds have passed. Resolves with the last second's figure (undefined off Linux).
+ */
+export async function waitQuiet(belowPct: number, maxS: number): Promise<number | undefined> {
+  const end = performance.now() + maxS * 1000;
+  let last: number | undefined;
+  do {
+    const probe = otherCpu();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    last = probe.stop();
+    if (last === undefined || last < belowPct) return last;
+  } while (performance.now() < end);
+  return last;
 }

@@ -4,6 +4,7 @@ import type { TuneReport } from './tune.js';
 import { describePoint } from './grid.js';
 import { fmt, table } from '../report/table.js';
 import { roundMs } from '../measure/latency.js';
+import { NOISY_OTHER_CPU_PCT } from '../measure/other-cpu.js';
 
 function round(n: number | null | undefined, digits: number): number | null {
   if (n === null || n === undefined || !Number.isFinite(n)) return null;
@@ -23,9 +24,6 @@ function figures(m: Measurement | undefined, r: TuneReport): string[] {
 function pct(x: number | null): string {
   return x === null ? '-' : `${fmt(x, 0)}%`;
 }
-
-/** Other processes above this (% of one core) make a point's figures noisy. */
-export const NOISY_OTHER_CPU_PCT = 25;
 
 function isBest(row: SweepRow, r: TuneReport): boolean {
   const b = r.best;
@@ -57,7 +55,7 @@ export function tuneText(r: TuneReport): string {
   } else text += `in-process ceiling ${r.ceilingNote}\n`;
   if (r.grid.leftOut.length) text += `left out (instances x threads > ${r.cores} cores): ${r.grid.leftOut.map(([i, t]) => `${i} x ${t}`).join(', ')}\n`;
   const noisy = [b.result, ...r.rows.map((x) => x.result)].filter((m) => m?.otherCpuPct != null && m.otherCpuPct > NOISY_OTHER_CPU_PCT).length;
-  if (noisy) text += `${noisy} point${noisy === 1 ? ' was' : 's were'} measured while other processes used more than ${NOISY_OTHER_CPU_PCT}% of a core (other cpu): noisy figures; tune again on a quieter machine\n`;
+  if (noisy) text += `${noisy} point${noisy === 1 ? ' was' : 's were'} measured while other processes used more than ${NOISY_OTHER_CPU_PCT}% of a core (other cpu), even measured again: noisy figures; tune again on a quieter machine\n`;
   const measured = r.rows.filter((x) => x.status !== 'skipped').length;
   text += `${measured} of ${r.rows.length} grid points measured${r.exhaustive ? '' : ' (coarse to fine; --exhaustive measures all)'}, ${r.concurrency} clients, ${r.durationS} s each after ${r.warmupS} s warm-up, ${fmt(r.elapsedS, 0)} s in all\n`;
   text += `machine: ${r.cpu}, ${r.cores} cores; load average ${r.loadAverage.start.map((x) => x.toFixed(2)).join(' ')} at the start, ${r.loadAverage.end.map((x) => x.toFixed(2)).join(' ')} at the end\n`;
@@ -91,6 +89,7 @@ export function tuneJson(r: TuneReport, written: string | null): Record<string, 
     objective: r.objective,
     maxP99Ms: r.maxP99Ms ?? null,
     exhaustive: r.exhaustive,
+    noisyRetries: r.noisyRetries,
     grid: {
       instances: r.grid.spec.instances, threads: r.grid.spec.threads, maxBatchSizes: r.grid.spec.maxBatchSizes, delaysMs: r.grid.spec.delaysMs,
       leftOut: r.grid.leftOut.map(([instances, threads]) => ({ instances, threads })),

@@ -13,7 +13,8 @@ import { parse } from 'yaml';
 import { BIN, FASHION, FIXTURES, get, serveProcess } from '../helpers.mjs';
 
 const CORES = availableParallelism();
-const QUICK = ['--seconds', '0.3', '--warmup-s', '0.1'];
+// no second measurement of points the other work on a shared machine disturbed: tests check shapes, not figures
+const QUICK = ['--seconds', '0.3', '--warmup-s', '0.1', '--noisy-retries', '0'];
 
 async function ferry(args) {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -67,6 +68,7 @@ test('exhaustive sweep: exactly the grid asked within the cores, JSON shape, and
   assert.deepEqual(Object.keys(j.machine), ['cpu', 'cores', 'loadAverageStart', 'loadAverageEnd']);
   assert.equal(j.machine.cores, CORES);
   assert.deepEqual(j.load, { concurrency: 16, durationS: 0.3, warmupS: 0.1, protocol: 'binary', rowsPerRequest: 1 });
+  assert.equal(j.noisyRetries, 0);
   assert.equal(j.baseline.maxBatchSize, 32); // a bare model folder: the server's default
   assert.ok(j.baseline.inferencesPerS > 0);
   assert.deepEqual(j.ceiling.results.map((c) => c.batch), [4]);
@@ -185,7 +187,7 @@ test('--help lists every flag the command takes, and ferry --help lists the comm
   const r = await ferry(['tune', '--help']);
   assert.equal(r.code, 0);
   for (const flag of ['--concurrency', '--seconds', '--warmup-s', '--instances', '--threads', '--max-batch-sizes', '--delays-ms', '--objective',
-    '--max-p99-ms', '--exhaustive', '--shape', '--seed', '--output', '-o,', '--write', '--json']) assert.ok(r.out.includes(flag), flag);
+    '--max-p99-ms', '--exhaustive', '--shape', '--seed', '--noisy-retries', '--output', '-o,', '--write', '--json']) assert.ok(r.out.includes(flag), flag);
   const top = await ferry(['--help']);
   assert.match(top.out, /\n {2}tune {5}sweep instances x threads x max batch x delay under load/);
 });
@@ -201,4 +203,22 @@ test('a bare .onnx file: measured with the server\'s defaults, a new config prin
   assert.equal(raw.name, 'model');
   assert.deepEqual(raw.instance_group, [{ kind: 'KIND_CPU', count: j.best.instances }]);
   assert.equal(raw.max_batch_size, j.best.maxBatchSize);
+});
+
+test('a point measured while another process keeps a core busy is measured again, and the table says it was noisy', async (t) => {
+  const { tuneModel } = await import('../../dist/tune/tune.js');
+  const { tuneText } = await import('../../dist/tune/report.js');
+  const hog = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  t.after(() => hog.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 300));
+  const lines = [];
+  const report = await tuneModel({
+    modelPath: join(FIXTURES, 'scale'), instances: [1], threads: [1], maxBatchSizes: [2], delaysMs: [0], durationS: 0.3, warmupS: 0.1,
+    noisyRetries: 1, quietWaitS: 0, ceiling: false, onPoint: (line) => lines.push(line),
+  });
+  assert.equal(lines.filter((l) => /^ {2}other processes used \d+% of a core meanwhile: measuring .* again$/.test(l)).length, 2, lines.join('\n'));
+  assert.ok(report.baseline.result.otherCpuPct > 25, `the busy loop takes most of a core: ${report.baseline.result.otherCpuPct}`);
+  const text = tuneText(report);
+  assert.match(text, /\n2 points were measured while other processes used more than 25% of a core \(other cpu\), even measured again/);
+  assert.match(text, /in-process ceiling not measured \(ceiling off\)/);
 });
