@@ -8,8 +8,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { benchEngine } from '../measure/engine-bench.js';
 import { FerryError } from '../errors.js';
 import { fmt } from '../report/table.js';
-import { NOISY_OTHER_CPU_PCT, otherCpu, waitQuiet } from '../measure/other-cpu.js';
-import type { ConfigOverrides } from '../repository/config.js';
+import { otherCpu } from '../measure/other-cpu.js';
 import type { Grid, TunePoint } from './grid.js';
 import { buildGrid, defaultDelays, describePoint, powersUpTo, sortedUnique } from './grid.js';
 import type { Measurement, Objective, Stage, SweepRow } from './search.js';
@@ -159,23 +158,13 @@ export async function tuneModel(options: TuneOptions): Promise<TuneReport> {
     servePath: target.servePath, model: target.name, concurrency, durationS, warmupS, seed, shapes,
     timeoutMs: options.timeoutMs ?? TUNE_DEFAULTS.timeoutMs,
     onProgress: (phase, p) => progress(`${label}: ${phase} ${p.elapsedS.toFixed(0)}/${p.totalS.toFixed(0)} s, ${p.recentRate.toFixed(0)} req/s`),
+    noisyRetries: options.noisyRetries ?? 2,
+    ...(options.quietWaitS !== undefined && { quietWaitS: options.quietWaitS }),
+    onNoisy: (other) => options.onPoint?.(`  other processes used ${fmt(other, 0)}% of a core meanwhile: measuring ${label} again`),
   });
-  const retries = options.noisyRetries ?? 2;
-  /** Measures with `overrides`, again while the machine was busy with other work; keeps the quietest. */
-  const quietly = async (overrides: ConfigOverrides | undefined, check?: (s: ServedSettings) => void): Promise<{ measurement: Measurement; served: ServedSettings }> => {
-    let kept: { measurement: Measurement; served: ServedSettings } | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const r = await bench.measure(overrides, check);
-      const other = r.measurement.otherCpuPct ?? 0;
-      if (!kept || other < (kept.measurement.otherCpuPct ?? 0)) kept = r;
-      if (other <= NOISY_OTHER_CPU_PCT || attempt >= retries) return kept;
-      options.onPoint?.(`  other processes used ${fmt(other, 0)}% of a core meanwhile: measuring ${label} again`);
-      await waitQuiet(NOISY_OTHER_CPU_PCT, options.quietWaitS ?? 10);
-    }
-  };
   try {
     // 1. the model as configured: the reference, and what the server makes of the model
-    const base = await quietly(undefined, (s) => {
+    const base = await bench.measure(undefined, (s) => {
       if (s.maxBatchSize === 0 && (givenBatches || givenDelays)) {
         throw new FerryError('BAD_FLAG', `model "${target.name}" takes no batch axis (max_batch_size 0): drop --max-batch-sizes and --delays-ms`);
       }
@@ -186,28 +175,11 @@ export async function tuneModel(options: TuneOptions): Promise<TuneReport> {
     const maxBatchSizes = batched ? givenBatches ?? powersUpTo(concurrency) : [0];
 
     // 2. the in-process ceiling
-    let ceiling: Ceiling | undefined;
-    let ceilingNote: string | undefined;
-    if (options.ceiling === false) ceilingNote = 'not measured (ceiling off)';
-    else if (!target.onnxFile) ceilingNote = `not measured: ${target.servePath} has no .onnx file to run in process`;
-    else {
-      try {
-        label = 'in-process ceiling';
-        const others = otherCpu();
-        const report = await benchEngine({
-          modelPath: target.onnxFile, batchSizes: batched ? maxBatchSizes : [1], durationS, warmupS: Math.min(1, warmupS), shapes, seed,
-          onProgress: (batch, s, runs) => progress(`in-process ceiling: batch ${batch}, ${s.toFixed(0)}/${durationS} s, ${runs} runs`),
-        });
-        ceiling = {
-          batch: report.best.batch, inferencesPerS: report.best.inferencesPerS, runMs: report.best.latency.p50, intraOpThreads: report.intraOpThreads,
-          otherCpuPct: others.stop() ?? null,
-          results: report.results.map((r) => ({ batch: r.batch, inferencesPerS: r.inferencesPerS, p50Ms: r.latency.p50, p99Ms: r.latency.p99 })),
-        };
-        options.onPoint?.(`in-process ceiling: ${ceiling.inferencesPerS.toFixed(1)} infer/s at batch ${ceiling.batch} (${ceiling.intraOpThreads} intra-op threads, ${ceiling.runMs.toFixed(2)} ms a run)`);
-      } catch (err) {
-        ceilingNote = `not measured: ${(err as Error).message}`;
-      }
-    }
+    label = 'in-process ceiling';
+    const { ceiling, ceilingNote } = options.ceiling === false
+      ? { ceiling: undefined, ceilingNote: 'not measured (ceiling off)' }
+      : await measureCeiling(target, batched ? maxBatchSizes : [1], { durationS, warmupS, shapes, seed, progress });
+    if (ceiling) options.onPoint?.(`in-process ceiling: ${fmt(ceiling.inferencesPerS)} infer/s at batch ${ceiling.batch} (${ceiling.intraOpThreads} intra-op threads, ${fmt(ceiling.runMs, 2)} ms a run)`);
 
     // 3. the sweep
     const delaysMs = batched ? givenDelays ?? defaultDelays(ceiling?.runMs) : [0];
@@ -216,7 +188,7 @@ export async function tuneModel(options: TuneOptions): Promise<TuneReport> {
     const rows = await search(grid, async (p: TunePoint, stage: Stage) => {
       label = `point ${++n} (${stage}) ${describePoint(p)}`;
       progress(label);
-      return (await quietly(overridesFor(p))).measurement;
+      return (await bench.measure(overridesFor(p))).measurement;
     }, {
       objective,
       exhaustive: options.exhaustive ?? false,
@@ -224,22 +196,50 @@ export async function tuneModel(options: TuneOptions): Promise<TuneReport> {
     });
 
     // 4. the best, and its config
-    const candidates: Array<{ from: 'grid' | 'baseline'; values: TunedValues; result?: Measurement }> = [
-      { from: 'baseline', values: { instances: base.served.instances, ...(base.served.threads !== undefined && { threads: base.served.threads }), maxBatchSize: base.served.maxBatchSize, maxQueueDelayMs: base.served.maxQueueDelayMs }, result: baseline.result },
-      ...rows.filter((r) => r.result).map((r) => ({ from: 'grid' as const, values: { instances: r.instances, threads: r.threads, maxBatchSize: r.maxBatchSize, maxQueueDelayMs: r.maxQueueDelayMs }, result: r.result! })),
-    ];
-    const picked = pickBest(candidates, objective, options.maxP99Ms);
-    const best: TuneBest | undefined = picked && { from: picked.from, values: picked.values, result: picked.result! };
+    const best = chooseBest(baseline, rows, objective, options.maxP99Ms);
     const report: Omit<TuneReport, 'config'> = {
       target, cpu: cpus()[0]?.model.trim() ?? 'unknown', cores, loadAverage: { start: loadStart, end: loadavg() }, startedAt,
       elapsedS: (performance.now() - t0) / 1000, concurrency, durationS, warmupS, objective,
       ...(options.maxP99Ms !== undefined && { maxP99Ms: options.maxP99Ms }),
-      exhaustive: options.exhaustive ?? false, noisyRetries: retries, grid, ...(ceiling && { ceiling }), ...(ceilingNote && { ceilingNote }), baseline, rows, ...(best && { best }),
+      exhaustive: options.exhaustive ?? false, noisyRetries: options.noisyRetries ?? 2, grid, ...(ceiling && { ceiling }), ...(ceilingNote && { ceilingNote }), baseline, rows, ...(best && { best }),
     };
     return { ...report, ...(best && { config: tunedConfigText(target.config, target.name, best.values, configHeader(report, best)) }) };
   } finally {
     await bench.close();
   }
+}
+
+/** The in-process ceiling: one session (intra-op threads = cores) at each batch size; a note instead when it cannot run. */
+async function measureCeiling(target: TuneTarget, batchSizes: readonly number[], o: {
+  durationS: number; warmupS: number; shapes: ReadonlyMap<string, readonly number[]>; seed: number; progress: (text: string) => void;
+}): Promise<{ ceiling?: Ceiling; ceilingNote?: string }> {
+  if (!target.onnxFile) return { ceilingNote: `not measured: ${target.servePath} has no .onnx file to run in process` };
+  try {
+    const others = otherCpu();
+    const report = await benchEngine({
+      modelPath: target.onnxFile, batchSizes, durationS: o.durationS, warmupS: Math.min(1, o.warmupS), shapes: o.shapes, seed: o.seed,
+      onProgress: (batch, s, runs) => o.progress(`in-process ceiling: batch ${batch}, ${s.toFixed(0)}/${o.durationS} s, ${runs} runs`),
+    });
+    return {
+      ceiling: {
+        batch: report.best.batch, inferencesPerS: report.best.inferencesPerS, runMs: report.best.latency.p50, intraOpThreads: report.intraOpThreads,
+        otherCpuPct: others.stop() ?? null,
+        results: report.results.map((r) => ({ batch: r.batch, inferencesPerS: r.inferencesPerS, p50Ms: r.latency.p50, p99Ms: r.latency.p99 })),
+      },
+    };
+  } catch (err) {
+    return { ceilingNote: `not measured: ${(err as Error).message}` };
+  }
+}
+
+/** The best eligible point, the model as configured included (it wins ties: nothing to change). */
+function chooseBest(baseline: Baseline, rows: readonly SweepRow[], objective: Objective, maxP99Ms: number | undefined): TuneBest | undefined {
+  const s = baseline.served;
+  const candidates: TuneBest[] = [
+    { from: 'baseline', values: { instances: s.instances, ...(s.threads !== undefined && { threads: s.threads }), maxBatchSize: s.maxBatchSize, maxQueueDelayMs: s.maxQueueDelayMs }, result: baseline.result },
+    ...rows.flatMap((r) => (r.result ? [{ from: 'grid' as const, values: { instances: r.instances, threads: r.threads, maxBatchSize: r.maxBatchSize, maxQueueDelayMs: r.maxQueueDelayMs }, result: r.result }] : [])),
+  ];
+  return pickBest(candidates, objective, maxP99Ms);
 }
 
 /** The `# ferry tune ...` comment of the config written. */
