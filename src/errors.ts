@@ -63,6 +63,8 @@ export const ERRORS = {
   UNSUPPORTED_OP: { status: 422, description: 'ferry convert: the model has an operator (or an attribute, dims or layout of one) the target format cannot express; the message names the node and the op, and nothing is written' },
   NCNN_UNAVAILABLE: { status: 503, description: 'no Python that can import the ncnn package (PyPI `ncnn`) was found to run the converted model: install it (`pip install ncnn`) or name the interpreter with FERRY_NCNN_PYTHON' },
   CONVERT_FAILED: { status: 422, description: 'ferry convert: the converted model does not load or run in its runtime, or computes other outputs than the original; the message says which' },
+  // tune
+  TUNE_FAILED: { status: 422, description: 'ferry tune: the model cannot be measured (its requests cannot be built or are refused: give --shape for dynamic dims), or no point of the sweep answered every request (within --max-p99-ms): the message says which, and the table is printed' },
   // command line and start-up (status: what they would be over HTTP)
   BAD_FLAG: { status: 400, description: 'a command-line flag or command is unknown (the message suggests the closest) or has a bad value' },
   ADDRESS_IN_USE: { status: 400, description: 'ferry serve: the port is taken by another process: stop it or pass --port' },

@@ -2,6 +2,8 @@
 export { startServer } from './server/start.js';
 export type { StartOptions, RunningServer } from './server/start.js';
 export { buildServer } from './server/app.js';
+export { tuneModel } from './tune/tune.js';
+export type { TuneOptions, TuneReport } from './tune/tune.js';
 export type { ServerOptions } from './server/app.js';
 export { Metrics, LATENCY_BUCKETS_SECONDS } from './server/metrics.js';
 export { ModelRepository } from './repository/repository.js';

@@ -17,6 +17,7 @@ interface Command {
 const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
   serve: { load: async () => { const m = await import('./serve.js'); return { run: m.serve, help: m.serveHelp }; }, summary: 'serve models over HTTP with dynamic batching (KServe v2)' },
   bench: { load: async () => { const m = await import('./bench.js'); return { run: m.bench, help: m.benchHelp }; }, summary: 'load-test a server, or measure a model in process' },
+  tune: { load: async () => { const m = await import('./tune.js'); return { run: m.tune, help: m.tuneHelp }; }, summary: 'sweep instances x threads x max batch x delay under load; write the best config (like Model Analyzer)' },
   export: { load: async () => { const m = await import('./export.js'); return { run: m.exportCommand, help: m.exportHelp }; }, summary: 'export a PyTorch model to ONNX or TorchScript, checked against eager' },
   compare: { load: async () => { const m = await import('./compare.js'); return { run: m.compareCommand, help: m.compareHelp }; }, summary: 'run two models (ONNX, TorchScript, PyTorch) on the same inputs and diff the outputs' },
   inspect: { load: async () => { const m = await import('./inspect.js'); return { run: m.inspect, help: m.inspectHelp }; }, summary: 'describe an ONNX or TorchScript model: inputs, outputs, operators, parameters' },
