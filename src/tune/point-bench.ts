@@ -75,7 +75,7 @@ function served(server: RunningServer, model: string): ServedSettings {
     instances: v.engine.instances,
     ...(typeof threads === 'number' && Number.isInteger(threads) && threads > 0 && { threads }),
     maxBatchSize: v.io.maxBatchSize,
-    maxQueueDelayMs: v.config.batching.maxQueueDelayMs,
+    maxQueueDelayMs: v.config.batching.maxQueueDelayMs ?? 0,
   };
 }
 
