@@ -105,8 +105,9 @@ interface BridgeExportResult {
 export async function exportModel(options: ExportOptions): Promise<ExportReport> {
   const t0 = performance.now();
   const python = await findPython(options.python);
-  // The libtorch engine checks TorchScript in process when it is built; ONNX Runtime always can.
-  const nodeEngine = options.to === 'onnx' || engineDescriptor('pytorch').unavailable() === undefined;
+  // The libtorch engine checks TorchScript in process when it is built; ONNX Runtime always can. A
+  // lite-interpreter file (.ptl) runs on neither: the bridge checks it with torch.jit.mobile.
+  const nodeEngine = options.to === 'onnx' || (options.to === 'torchscript' && engineDescriptor('pytorch').unavailable() === undefined);
   const dir = nodeEngine ? await mkdtemp(join(tmpdir(), 'ferry-export-')) : undefined;
   try {
     const args = [options.factory];

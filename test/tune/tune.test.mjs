@@ -192,12 +192,14 @@ test('--help lists every flag the command takes, and ferry --help lists the comm
   assert.match(top.out, /\n {2}tune {5}sweep instances x threads x max batch x delay under load/);
 });
 
-test('a bare .onnx file: measured with the server\'s defaults, a new config printed with the model\'s name', async () => {
+test('a bare .onnx file: measured with the server\'s auto-defaults, a new config printed with the model\'s name', async () => {
   const r = await ferry(['tune', join(FIXTURES, 'scale', '1', 'model.onnx'), '--instances', '1', '--threads', '1', '--max-batch-sizes', '2', '--delays-ms', '0', '--json', ...QUICK]);
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   assert.equal(j.model, 'model');
-  assert.equal(j.baseline.threads, null, 'no config: the engine\'s default threads');
+  // no config: the server's auto-defaults chose (a light model: one single-threaded instance)
+  assert.equal(j.baseline.threads, 1, 'no config: the threads the auto-defaults chose');
+  assert.equal(j.baseline.instances, 1);
   assert.equal(j.written, null);
   const raw = parse(j.config);
   assert.equal(raw.name, 'model');
