@@ -36,7 +36,7 @@ function run(command) {
     .replace(/\bnpx ferry\b/g, `node ${BIN}`)
     .replace(/(localhost|127\.0\.0\.1):8000\b/g, `127.0.0.1:${port}`);
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', line], { cwd: dir, env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn('bash', ['-o', 'pipefail', '-c', line], { cwd: dir, env: { ...process.env, FORCE_COLOR: '0', NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' } });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });
