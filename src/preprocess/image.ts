@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import type { Metadata, Sharp } from 'sharp';
 import type { ImageConfig } from './image-config.js';
 import type { Raster } from './object.js';
-import { borderColor, invert, isDarkOnLight, objectBox, padToAspect, resample } from './object.js';
+import { borderColor, boxShrink, invert, isDarkOnLight, objectBox, padToAspect, resample } from './object.js';
 import type { InputSource } from '../tensors/source.js';
 import type { Datatype } from '../tensors/dtype.js';
 import { toHalfBits } from '../tensors/dtype.js';
@@ -59,10 +59,12 @@ export async function decodeImage(body: Buffer, cfg: ImageConfig, limits: Decode
       throw new FerryError('BAD_IMAGE', `the pixel data has ${body.length} bytes, but shape [${height},${width},${channels}] needs ${width * height * channels}`);
     }
     if (width === cfg.width && height === cfg.height && !needsObjectPass(cfg)) return convertPixels(body, raw, cfg.color);
-    if (needsObjectPass(cfg) && Math.max(width, height) <= workSide(cfg)) {
-      // Small raw pixels (the seed's /predict client): the whole pass in JS, no libvips round trip.
+    if (needsObjectPass(cfg) && Math.max(width, height) <= RAW_IN_JS_SIDE) {
+      // Small raw pixels (the seed's /predict client): the whole pass in JS, no libvips round trip,
+      // on a raster box-shrunk to about the working size first.
       const converted = convertPixels(body, raw, cfg.color);
-      return objectPassRaster({ data: converted.data, width, height, channels: converted.channels }, cfg);
+      const shrunk = boxShrink({ data: converted.data, width, height, channels: converted.channels }, Math.floor(Math.max(width, height) / workSide(cfg)));
+      return objectPassRaster(shrunk, cfg, shrunk.data !== converted.data);
     }
     img = sharp(body, { raw: { width, height, channels } });
     if (channels >= 3 && raw.order === 'bgr') {
@@ -109,10 +111,17 @@ function needsObjectPass(cfg: ImageConfig): boolean {
   return cfg.invert !== false || cfg.trim !== undefined || (cfg.fit === 'contain' && cfg.background === 'auto');
 }
 
-/** Side of the working image the object pass analyses: the picture shrunk to fit it (never enlarged). */
+/**
+ * Side of the working image the object pass analyses: the picture shrunk to fit it (never
+ * enlarged). Twice the model's side: the object's box is then found to within half an output
+ * pixel, and the last resampling still has two source pixels per output pixel to filter.
+ */
 function workSide(cfg: ImageConfig): number {
-  return Math.max(256, 4 * Math.max(cfg.width, cfg.height));
+  return Math.max(64, 2 * Math.max(cfg.width, cfg.height));
 }
+
+/** Raw pixels up to this side are shrunk and analysed in JS; larger ones go through libvips first. */
+const RAW_IN_JS_SIDE = 1024;
 
 /**
  * Shrinks the picture to a working size with libvips (JPEG shrink-on-load makes a camera photo
@@ -133,8 +142,8 @@ async function objectPass(img: Sharp, cfg: ImageConfig): Promise<Pixels> {
  * The object pass on a working raster in the model's colour: background from the border,
  * inversion, the object's box, padding to the model's aspect, resampling to the model's size.
  */
-function objectPassRaster(input: Raster, cfg: ImageConfig): Pixels {
-  const raster: Raster = { ...input, data: input.data.slice() }; // inverted in place below
+function objectPassRaster(input: Raster, cfg: ImageConfig, owned = false): Pixels {
+  const raster: Raster = owned ? input : { ...input, data: input.data.slice() }; // inverted in place below
   let bg = borderColor(raster);
   const inverted = cfg.invert === true || (cfg.invert === 'auto' && isDarkOnLight(raster, bg));
   if (inverted) {

@@ -28,13 +28,14 @@ async function classifyAll(bodies) {
   return answers;
 }
 
-test(`top-1 on ${N} test images as product photos >= 80 %, as the 28x28 originals >= 91 %`, { skip }, async () => {
+test(`top-1 on ${N} test images as product photos >= 80 %, as the 28x28 originals >= 91 %`, { skip }, async (t) => {
   const { pixels, labels } = fashion('test', 0, N);
   const image = (i) => pixels.subarray(i * 784, (i + 1) * 784);
   const photos = await classifyAll(Array.from({ length: N }, (_, i) => () => productPhoto(image(i), { width: 320 + (i % 5) * 80, landscape: i % 2 === 0 })));
   const originals = await classifyAll(Array.from({ length: N }, (_, i) => () => sharp(Buffer.from(image(i)), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer()));
   const top1 = (answers) => answers.filter((a, i) => a.index === labels[i]).length / N;
   const [p, o] = [top1(photos), top1(originals)];
+  t.diagnostic(`top-1: product photos ${(p * 100).toFixed(1)} %, originals ${(o * 100).toFixed(1)} %`);
   assert.ok(p >= 0.80, `product photos: top-1 ${p}`);
   assert.ok(o >= 0.91, `originals: top-1 ${o}`);
   const lowShare = photos.filter((a) => a.low_confidence).length / N;
