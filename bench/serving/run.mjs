@@ -228,4 +228,5 @@ if (only.has('triton')) {
   }
 }
 
-writeResult('serving', result);
+// A partial run (--only) keeps its own file, so it does not overwrite a full run's.
+writeResult(only.size === 5 ? 'serving' : `serving-${[...only].join('-')}`, result);
