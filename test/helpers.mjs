@@ -63,6 +63,17 @@ export async function waitBusy(url, model, { queued = 0, timeoutMs = 10_000 } = 
 
 export const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
+/** Runs `ferry ARGS` to its end: exit code, stdout and stderr (`env` adds to the environment). */
+export async function ferry(args, env = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  return { code, out, err };
+}
+
 /** Starts `ferry serve ARGS` on a free port and waits until it is ready. */
 export async function serveProcess(args) {
   const port = 20000 + Math.floor(Math.random() * 20000);

@@ -9,17 +9,8 @@ import { createServer } from 'node:net';
 import { cp, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, FASHION, BIN, serveProcess } from '../helpers.mjs';
+import { FIXTURES, FASHION, BIN, ferry, serveProcess } from '../helpers.mjs';
 
-async function ferry(args, env = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
-  const [code] = await once(child, 'exit');
-  return { code, out, err };
-}
 
 /** One line on stderr, ending in [CODE], and no stack frames. */
 function oneLine(r, code) {

@@ -5,26 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { BIN, FASHION, FIXTURES, get, serveProcess } from '../helpers.mjs';
+import { FASHION, FIXTURES, ferry, get, serveProcess } from '../helpers.mjs';
 
 const CORES = availableParallelism();
 // no second measurement of points the other work on a shared machine disturbed: tests check shapes, not figures
 const QUICK = ['--seconds', '0.3', '--warmup-s', '0.1', '--noisy-retries', '0'];
 
-async function ferry(args) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
-  const [code] = await once(child, 'exit');
-  return { code, out, err };
-}
 
 /** One line on stderr, ending in [CODE], no stack; and quickly (nothing was measured). */
 function oneLine(r, code) {
