@@ -39,6 +39,7 @@ before(async () => {
   const config = readFileSync(join(FASHION, 'config.yaml'), 'utf8').replace(/^backend: onnxruntime$/m, 'platform: pytorch_libtorch')
     .replace(/^  max_queue_delay_ms: 0$/m, '  max_queue_delay_ms: 20');
   assert.match(config, /platform: pytorch_libtorch/);
+  assert.match(config, /max_queue_delay_ms: 20/);
   writeFileSync(join(model, 'config.yaml'), config);
   cpSync(join(FASHION, 'labels.txt'), join(model, 'labels.txt'));
   parity = await readNpz(join(dir, 'parity.npz'));
