@@ -74,15 +74,23 @@ export async function ferry(args, env = {}) {
   return { code, out, err };
 }
 
-/** Starts `ferry serve ARGS` on a free port and waits until it is ready. */
-export async function serveProcess(args) {
+/**
+ * Starts `ferry serve ARGS` on a free port and waits until it is ready. `env` adds to the
+ * environment; with `portFromEnv` the port is given as FERRY_HTTP_PORT and no flag is added (a
+ * server configured from FERRY_ variables alone), else as --port with --log-level info.
+ */
+export async function serveProcess(args, { env = {}, portFromEnv = false } = {}) {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [BIN, 'serve', ...args, '--port', String(port), '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const flags = portFromEnv ? [] : ['--port', String(port), '--log-level', 'info'];
+  const child = spawn(process.execPath, [BIN, 'serve', ...args, ...flags], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...(portFromEnv && { FERRY_HTTP_PORT: String(port) }), ...env },
+  });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 150; i++) {
     if (child.exitCode !== null) throw new Error(`ferry serve exited ${child.exitCode}: ${log}`);
     try {
       if ((await fetch(`${url}/v2/health/ready`)).status === 200) return { child, url, log: () => log };

@@ -3,31 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { FIXTURES, binaryBody, waitBusy } from '../helpers.mjs';
+import { BIN, FIXTURES, binaryBody, serveProcess, waitBusy } from '../helpers.mjs';
 
-const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-
-/** Starts `ferry serve ARGS` with `env` added, on a free port given as FERRY_HTTP_PORT; waits until ready. */
-async function serveWithEnv(args, env = {}) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_HTTP_PORT: String(port), ...env } });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    if (child.exitCode !== null) throw new Error(`ferry serve exited ${child.exitCode}: ${log}`);
-    try {
-      if ((await fetch(`${url}/v2/health/ready`)).status === 200) return { child, url, log: () => log };
-    } catch { /* not listening yet */ }
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`ferry serve did not become ready: ${log}`);
-}
+/** `ferry serve ARGS` with `env` added, its port given as FERRY_HTTP_PORT. */
+const serveWithEnv = (args, env = {}) => serveProcess(args, { env, portFromEnv: true });
 
 const x = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
 const inferScale = (url) => fetch(`${url}/v2/models/scale/infer`, { method: 'POST', body: x, headers: { 'content-type': 'application/json' } }).then((r) => r.status, (e) => e.message);
