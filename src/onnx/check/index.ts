@@ -16,12 +16,10 @@
  * rejects (an attribute given twice or without a type, a tensor with data in two fields) do not
  * survive the trip into the IR.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { FerryError, isFerryError } from '../../errors.js';
 import { modelFromProto } from '../convert/from-proto.js';
-import { decodeModel } from '../io/load.js';
-import { MAX_PROTOBUF_BYTES, formatBytes } from '../io/serialize.js';
+import { decodeModel, readModelBytes } from '../io/load.js';
 import type { Model } from '../ir/model.js';
 import { decodeModelProto } from '../proto/codec.js';
 import type { ModelProto } from '../proto/types.js';
@@ -78,15 +76,7 @@ export function checkModel(model: Model, options: CheckOptions = {}): CheckRepor
  */
 export async function checkModelFile(path: string): Promise<CheckReport & { model: Model }> {
   const file = resolve(path);
-  let bytes: Buffer;
-  try {
-    const info = await stat(file);
-    if (info.isDirectory()) throw new Error('it is a directory');
-    if (info.size > MAX_PROTOBUF_BYTES) throw new Error(`it is ${formatBytes(info.size)}, over protobuf's 2 GiB limit for one message, so it cannot be an ONNX protobuf`);
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new FerryError('ONNX_INVALID', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  const bytes = await readModelBytes(path);
   const options = { baseDir: dirname(file), verifyExternalData: false, source: path };
   let proto: ModelProto | undefined;
   try {

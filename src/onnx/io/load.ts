@@ -33,17 +33,21 @@ export interface DecodeOptions extends LoadOptions {
  * data file is missing, too short, or outside the model's directory).
  */
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
+  const bytes = await readModelBytes(path);
+  return decodeModel(bytes, { ...options, baseDir: dirname(resolve(path)), source: path });
+}
+
+/** The bytes of a .onnx file; ONNX_INVALID when it is missing, a directory or over protobuf's 2 GiB. */
+export async function readModelBytes(path: string): Promise<Buffer> {
   const file = resolve(path);
-  let bytes: Buffer;
   try {
     const info = await stat(file);
     if (info.isDirectory()) throw new Error('it is a directory');
     if (info.size > MAX_PROTOBUF_BYTES) throw new Error(`it is ${formatBytes(info.size)}, over protobuf's 2 GiB limit for one message, so it cannot be an ONNX protobuf`);
-    bytes = await readFile(file);
+    return await readFile(file);
   } catch (err) {
     throw new FerryError('ONNX_INVALID', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
-  return decodeModel(bytes, { ...options, baseDir: dirname(file), source: path });
 }
 
 /** Decodes a serialized ModelProto. Errors as loadModel's. */
