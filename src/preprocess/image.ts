@@ -64,7 +64,7 @@ export async function decodeImage(body: Buffer, cfg: ImageConfig, limits: Decode
       // on a raster box-shrunk to about the working size first.
       const converted = convertPixels(body, raw, cfg.color);
       const shrunk = boxShrink({ data: converted.data, width, height, channels: converted.channels }, Math.floor(Math.max(width, height) / workSide(cfg)));
-      return objectPassRaster(shrunk, cfg, shrunk.data !== converted.data);
+      return objectPassRaster(shrunk, cfg, shrunk.data !== body); // a buffer of its own unless it is the request body
     }
     img = sharp(body, { raw: { width, height, channels } });
     if (channels >= 3 && raw.order === 'bgr') {

@@ -62,3 +62,40 @@ test('resampling: a flat picture stays flat, a shrink averages, sizes are exact'
   for (let y = 3; y < 13; y++) for (let x = 3; x < 13; x++) inner.push(small.data[y * 16 + x]);
   assert.ok(inner.every((v) => Math.abs(v - 127.5) < 12), `mean gray, got ${Math.min(...inner)}..${Math.max(...inner)}`);
 });
+
+test('box shrink: each output pixel the mean of its block, edge blocks the mean of what they cover', async () => {
+  const { boxShrink } = await import('../../dist/preprocess/object.js');
+  // 5 x 3, values 0..14; by 2: blocks of 2x2, the last column and row partial
+  const img = { data: Uint8Array.from({ length: 15 }, (_, i) => i * 10), width: 5, height: 3, channels: 1 };
+  const out = boxShrink(img, 2);
+  assert.equal(out.width, 3);
+  assert.equal(out.height, 2);
+  // block (0,0): 0, 10, 50, 60 -> 30; block (2,0): 40, 90 -> 65; block (0,1): 100, 110 -> 105; block (2,1): 140
+  assert.deepEqual(Array.from(out.data), [30, 50, 65, 105, 125, 140]);
+  assert.equal(boxShrink(img, 1), img, 'a factor of 1 is the raster itself');
+  const rgb = { data: Uint8Array.from([10, 20, 30, 30, 40, 50]), width: 2, height: 1, channels: 3 };
+  assert.deepEqual(Array.from(boxShrink(rgb, 2).data), [20, 30, 40], 'channels kept apart');
+});
+
+test('a shrink by 2x or more averages what each output pixel covers, at non-integer factors too', async () => {
+  const { resample } = await import('../../dist/preprocess/object.js');
+  // 7 -> 3 (factor 2.33): a left half black, right half white row; total brightness is kept
+  const row = { data: Uint8Array.from([0, 0, 0, 255, 255, 255, 255]), width: 7, height: 1, channels: 1 };
+  const out = resample(row, 3, 1);
+  // output 1 covers source [2.33, 4.67): 2/3 of pixel 2 (0), pixel 3 and 2/3 of pixel 4 (255)
+  assert.deepEqual(Array.from(out.data), [0, Math.round((255 + 255 * 2 / 3) / (7 / 3)), 255]);
+});
+
+test('the gray object box agrees with the per-channel scan on random pictures', () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let k = 0; k < 50; k++) {
+    const w = 5 + Math.floor(rand() * 20);
+    const h = 5 + Math.floor(rand() * 20);
+    const gray = raster(w, h, 200, 200, { left: 0, top: 0, width: 0, height: 0 });
+    for (let i = 0; i < 1 + rand() * 4; i++) gray.data[Math.floor(rand() * w * h)] = Math.floor(rand() * 256);
+    // the same picture in RGB takes the general path
+    const rgb = { data: new Uint8Array(w * h * 3).map((_, i) => gray.data[Math.floor(i / 3)]), width: w, height: h, channels: 3 };
+    assert.deepEqual(objectBox(gray, [200], 16), objectBox(rgb, [200, 200, 200], 16), `picture ${k}`);
+  }
+});
