@@ -30,8 +30,9 @@ const TORCHSCRIPT_DECLARED = {
  * @property {(name: string) => { modelPath: string, declared?: object }} fixture  the suite's model `name` (scale, types, matpow)
  * @property {Record<string, unknown>} parameters  a valid parameters object
  * @property {Record<string, unknown>} [defaults]  parameters every model of the case gets (a placement, say)
- * @property {{ symbolicDims: boolean, datatypes: string[], instanceCrash: boolean, offLoop: boolean, instances: boolean }} can
- *   offLoop: runs do not block the event loop; instances: runs go to several instances at once
+ * @property {{ symbolicDims: boolean, datatypes: string[], instanceCrash: boolean, offLoop: boolean, instances: boolean, waits: boolean }} can
+ *   offLoop: runs do not block the event loop; instances: runs go to several instances at once;
+ *   waits: a run waits while the instances are busy (rather than starting at once)
  * @property {number} slowMatpow  an even matpow side n whose run takes well over 50 ms on this engine
  */
 
@@ -43,7 +44,7 @@ export const ENGINES = [
     skip: () => undefined,
     fixture: (name) => ({ modelPath: join(FIXTURES, name, '1', 'model.onnx') }),
     parameters: { intra_op_threads: 1, inter_op_threads: 1, allow_spinning: false, execution_providers: ['cpu'] },
-    can: { symbolicDims: true, datatypes: ['INT64', 'UINT8', 'BOOL', 'FP16'], instanceCrash: true, offLoop: true, instances: true },
+    can: { symbolicDims: true, datatypes: ['INT64', 'UINT8', 'BOOL', 'FP16'], instanceCrash: true, offLoop: true, instances: true, waits: true },
     slowMatpow: 1024,
   },
   {
@@ -55,7 +56,7 @@ export const ENGINES = [
     fixture: (name) => ({ modelPath: join(FIXTURES, name, '1', 'model.onnx') }),
     defaults: { inline: 'true' },
     parameters: { intra_op_threads: 1, inline: true },
-    can: { symbolicDims: true, datatypes: ['INT64', 'UINT8', 'BOOL', 'FP16'], instanceCrash: false, offLoop: false, instances: false },
+    can: { symbolicDims: true, datatypes: ['INT64', 'UINT8', 'BOOL', 'FP16'], instanceCrash: false, offLoop: false, instances: false, waits: false },
     slowMatpow: 1024,
   },
   {
@@ -69,7 +70,7 @@ export const ENGINES = [
     parameters: { intra_op_threads: 1, optimized_execution: true, inference_mode: true, optimize_for_inference: false },
     // instances are threads in this process: one cannot die alone. Debian's torch multiplies
     // matrices with the reference BLAS, so a small matpow is already slow.
-    can: { symbolicDims: false, datatypes: ['INT64', 'UINT8', 'BOOL', 'FP16'], instanceCrash: false, offLoop: true, instances: true },
+    can: { symbolicDims: false, datatypes: ['INT64', 'UINT8', 'BOOL', 'FP16'], instanceCrash: false, offLoop: true, instances: true, waits: true },
     slowMatpow: 256,
   },
 ];

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { access } from 'node:fs/promises';
 import type { Engine, EngineMetadata, EngineOptions, EngineResult } from '../engine.js';
 import { EngineRunError } from '../engine.js';
-import type { WireMetadata, WireTensor, WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
+import type { WireMetadata, WireTensor, WorkerInit, WorkerMessage, WorkerReply, WorkerRequest } from './protocol.js';
 import type { Tensor, TensorSpec } from '../../tensors/tensor.js';
 import { DATATYPES, fromOrtType } from '../../tensors/dtype.js';
 import { FerryError } from '../../errors.js';
@@ -51,6 +51,18 @@ class SessionWorker {
       for (const p of this.pending.values()) p.reject(new EngineRunError(`the ONNX Runtime worker exited (code ${code}) while running the batch`, []));
       this.pending.clear();
       onExit(this, code);
+    });
+  }
+
+  /**
+   * Ends the thread once it has finished what it is running (a run, or its loading and warm-up);
+   * never `worker.terminate()` while a run may be in flight: that aborts the process.
+   */
+  close(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.worker.once('exit', () => resolve());
+      this.worker.postMessage({ type: 'close' } satisfies WorkerMessage);
     });
   }
 
@@ -190,7 +202,7 @@ export class OnnxRuntimeEngine implements Engine {
     try {
       ready = await Promise.all(workers.map((w) => w.ready()));
     } catch (err) {
-      await Promise.all(workers.map((w) => w.worker.terminate()));
+      await Promise.all(workers.map((w) => w.close()));
       const message = (err as Error).message;
       const gpu = settings.executionProviders.find((p) => p !== 'cpu' && message.toLowerCase().includes(p));
       if (gpu) {
@@ -201,7 +213,7 @@ export class OnnxRuntimeEngine implements Engine {
     try {
       engine = new OnnxRuntimeEngine(init, ready[0]!, options);
     } catch (err) {
-      await Promise.all(workers.map((w) => w.worker.terminate()));
+      await Promise.all(workers.map((w) => w.close()));
       throw err;
     }
     engine.#workers = workers;
@@ -267,7 +279,7 @@ export class OnnxRuntimeEngine implements Engine {
       this.#release(fresh);
     }, (err: unknown) => {
       this.#workers = this.#workers.filter((w) => w !== fresh);
-      void fresh.worker.terminate();
+      void fresh.close();
       this.#fail(`a worker exited (code ${code}) and its replacement could not load the model: ${(err as Error).message}`);
     });
   }
@@ -287,10 +299,14 @@ export class OnnxRuntimeEngine implements Engine {
     else this.#idle.push(worker);
   }
 
-  /** Ends one instance's thread abruptly, as a crash would (for fault-injection tests and drills). */
+  /**
+   * Ends one instance's thread abruptly, as a crash would (for fault-injection tests and drills),
+   * between two of its batches: a thread ended during an ONNX Runtime run aborts the process.
+   */
   async terminateInstance(index: number): Promise<void> {
     const w = this.#workers[index];
     if (!w) throw new RangeError(`no instance ${index}: the engine has ${this.#workers.length}`);
+    while (w.pending.size > 0) await new Promise((r) => setTimeout(r, 1));
     await w.worker.terminate();
   }
 
@@ -312,7 +328,7 @@ export class OnnxRuntimeEngine implements Engine {
     try {
       if (this.#inline && this.#preferInline(inputs)) return await this.#runInline(inputs, outputNames);
       const id = this.#nextId++;
-      const request: WorkerRequest = { id, inputs: wire, ...(outputNames && { outputs: [...outputNames] }) };
+      const request: WorkerRequest = { type: 'run', id, inputs: wire, ...(outputNames && { outputs: [...outputNames] }) };
       const t0 = performance.now();
       const result = await new Promise<EngineResult>((resolve, reject) => {
         worker.pending.set(id, { resolve, reject, released });
@@ -325,10 +341,11 @@ export class OnnxRuntimeEngine implements Engine {
     }
   }
 
+  /** Refuses runs waiting for an instance; the ones running finish, then the threads end. */
   async dispose(): Promise<void> {
     this.#disposed = true;
     for (const wake of this.#waiting.splice(0)) wake(undefined);
-    await Promise.all(this.#workers.map((w) => w.worker.terminate()));
+    await Promise.all(this.#workers.map((w) => w.close()));
     await this.#inline?.dispose();
   }
 

@@ -15,6 +15,8 @@ import { fromOrtTensor, toOrtTensor } from './tensors.js';
 
 export class InlineSession {
   readonly #session: ort.InferenceSession;
+  /** Runs in flight: the session is released only after them (a run outliving its session aborts the process). */
+  readonly #running = new Set<Promise<unknown>>();
 
   private constructor(session: ort.InferenceSession) {
     this.#session = session;
@@ -36,10 +38,14 @@ export class InlineSession {
     }
     const start = performance.now();
     let result: ort.InferenceSession.ReturnType;
+    const running = outputNames ? this.#session.run(feeds, outputNames) : this.#session.run(feeds);
+    this.#running.add(running);
     try {
-      result = outputNames ? await this.#session.run(feeds, outputNames) : await this.#session.run(feeds);
+      result = await running;
     } catch (err) {
       throw new EngineRunError(`ONNX Runtime failed to run the batch: ${(err as Error).message}`, released, { cause: err });
+    } finally {
+      this.#running.delete(running);
     }
     const computeMs = performance.now() - start;
     const outputs: Record<string, Tensor> = {};
@@ -52,6 +58,7 @@ export class InlineSession {
   }
 
   async dispose(): Promise<void> {
+    await Promise.allSettled(this.#running);
     await this.#session.release();
   }
 }

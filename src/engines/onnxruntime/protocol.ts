@@ -25,10 +25,21 @@ export interface WireMetadata {
 }
 
 export interface WorkerRequest {
+  type: 'run';
   id: number;
   inputs: WireTensor[];
   outputs?: string[];
 }
+
+/**
+ * Ends the worker once the batch it is running (or its loading and warm-up) has finished: a
+ * thread ended in the middle of an ONNX Runtime run aborts the whole process.
+ */
+export interface CloseRequest {
+  type: 'close';
+}
+
+export type WorkerMessage = WorkerRequest | CloseRequest;
 
 export type WorkerReply =
   | { type: 'ready'; inputs: WireMetadata[]; outputs: WireMetadata[]; warmupError?: string; /** Median of timed warm-up runs at batch 1. */ warmupMs?: number }
