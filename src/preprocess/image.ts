@@ -192,18 +192,35 @@ function convertPixels(body: Buffer, raw: RawPixels, color: ImageConfig['color']
   if (color === 'gray') {
     if (channels === 1) return { data: body, channels: 1 };
     const out = Buffer.allocUnsafe(n);
-    // Rec. 601 luma in 16-bit fixed point (0.299, 0.587, 0.114), rounded: exact to within 1/65536.
-    for (let p = 0, i = 0; p < n; p++, i += channels) out[p] = (19595 * body[i + r]! + 38470 * body[i + 1]! + 7471 * body[i + b]! + 32768) >>> 16;
+    toGray(body, out, n, channels, r, b);
     return { data: out, channels: 1 };
   }
   const out = Buffer.allocUnsafe(n * 3);
-  for (let p = 0, i = 0; p < n; p++, i += channels) {
-    if (channels === 1) { out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = body[i]!; continue; }
-    out[3 * p] = body[i + r]!;
-    out[3 * p + 1] = body[i + 1]!;
-    out[3 * p + 2] = body[i + b]!;
-  }
+  if (channels === 1) grayToRgb(body, out, n);
+  else toRgb(body, out, n, channels, r, b);
   return { data: out, channels: 3 };
+}
+
+// The per-pixel loops are functions of their own that only loop: a hot loop inside a larger
+// function is compiled on the fly (on-stack replacement) and that code, reused on every call,
+// gave up at the first untried statement after the loop, every call (convertPixels deopted ~500
+// times in 2000 requests: 0.2 ms of a 0.45 ms /predict preprocessing).
+
+/** Rec. 601 luma in 16-bit fixed point (0.299, 0.587, 0.114), rounded: exact to within 1/65536. */
+function toGray(src: Uint8Array, out: Uint8Array, n: number, channels: number, r: number, b: number): void {
+  for (let p = 0, i = 0; p < n; p++, i += channels) out[p] = (19595 * src[i + r]! + 38470 * src[i + 1]! + 7471 * src[i + b]! + 32768) >>> 16;
+}
+
+function toRgb(src: Uint8Array, out: Uint8Array, n: number, channels: number, r: number, b: number): void {
+  for (let p = 0, i = 0; p < n; p++, i += channels) {
+    out[3 * p] = src[i + r]!;
+    out[3 * p + 1] = src[i + 1]!;
+    out[3 * p + 2] = src[i + b]!;
+  }
+}
+
+function grayToRgb(src: Uint8Array, out: Uint8Array, n: number): void {
+  for (let p = 0; p < n; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = src[p]!;
 }
 
 /**

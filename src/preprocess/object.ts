@@ -136,27 +136,31 @@ export function padToAspect(img: Raster, box: Box, aspect: { width: number; heig
  */
 export function boxShrink(img: Raster, f: number): Raster {
   if (f <= 1) return img;
-  const { width: w, height: h, channels: c, data } = img;
+  const { width: w, height: h, channels: c } = img;
   const ow = Math.ceil(w / f);
   const oh = Math.ceil(h / f);
+  // where each value of a source row goes in its output row: one flat loop a row, no division
+  const block = new Int32Array(w * c);
+  for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) block[x * c + k] = ((x / f) | 0) * c + k;
   const sums = new Uint32Array(ow * oh * c);
-  for (let y = 0; y < h; y++) {
-    const orow = ((y / f) | 0) * ow;
-    for (let x = 0, i = y * w * c; x < w; x++, i += c) {
-      const o = (orow + ((x / f) | 0)) * c;
-      for (let k = 0; k < c; k++) sums[o + k]! += data[i + k]!;
-    }
-  }
+  for (let y = 0; y < h; y++) addRow(img.data, y * w * c, sums, ((y / f) | 0) * ow * c, block);
   const out = new Uint8Array(ow * oh * c);
-  for (let oy = 0; oy < oh; oy++) {
-    const bh = Math.min(f, h - oy * f);
-    for (let ox = 0; ox < ow; ox++) {
-      const n = bh * Math.min(f, w - ox * f);
-      const o = (oy * ow + ox) * c;
-      for (let k = 0; k < c; k++) out[o + k] = Math.round(sums[o + k]! / n);
-    }
-  }
+  for (let oy = 0; oy < oh; oy++) divideRow(sums, out, oy * ow * c, ow, c, f, Math.min(f, h - oy * f), w);
   return { data: out, width: ow, height: oh, channels: c };
+}
+
+/** Adds one source row into its output row of block sums. */
+function addRow(data: Uint8Array, from: number, sums: Uint32Array, to: number, block: Int32Array): void {
+  for (let i = 0; i < block.length; i++) sums[to + block[i]!]! += data[from + i]!;
+}
+
+/** One output row: each block's sum over the pixels it covered (the last column and row may cover fewer). */
+function divideRow(sums: Uint32Array, out: Uint8Array, row: number, ow: number, c: number, f: number, bh: number, w: number): void {
+  for (let ox = 0; ox < ow; ox++) {
+    const n = bh * Math.min(f, w - ox * f);
+    const o = row + ox * c;
+    for (let k = 0; k < c; k++) out[o + k] = Math.round(sums[o + k]! / n);
+  }
 }
 
 /**

@@ -7,7 +7,6 @@
  * Each answers `{ label, index, score, top: [...] }`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import Busboy from 'busboy';
 import type { ModelVersion } from '../../repository/model-version.js';
 import type { RawPixels } from '../../preprocess/image.js';
 import { decodeImage, imageSource, inputShift } from '../../preprocess/image.js';
@@ -15,6 +14,7 @@ import { judgeConfidence } from '../../postprocess/confidence.js';
 import { classify } from '../../postprocess/classify.js';
 import { clientGone } from '../app.js';
 import { FerryError } from '../../errors.js';
+import { parseMultipart } from '../multipart.js';
 
 type Params = { model?: string; version?: string };
 type Query = { top?: string };
@@ -64,48 +64,26 @@ export async function imageRoutes(app: FastifyInstance): Promise<void> {
   }
 
   app.post<{ Params: Params; Querystring: Query }>('/predict', async (req, reply) => {
-    const { meta, blob } = await readMultipart(req);
+    const { meta, blob } = readMultipart(req);
     const raw = rawFromMeta(meta);
     return classifyImage(req, reply, blob, raw);
   });
 }
 
-/** Parses the seed's multipart body (already buffered, so within max_body_bytes) into meta and blob. */
-function readMultipart(req: FastifyRequest): Promise<{ meta: Buffer; blob: Buffer }> {
+/** The seed's multipart body (already buffered, so within max_body_bytes): its meta and blob fields. */
+function readMultipart(req: FastifyRequest): { meta: Buffer; blob: Buffer } {
   const type = req.headers['content-type'] ?? '';
-  if (!type.startsWith('multipart/form-data')) {
+  if (!/^multipart\/form-data\s*(;|$)/i.test(type)) {
     throw new FerryError('UNSUPPORTED_MEDIA_TYPE', `/predict takes multipart/form-data with fields "meta" and "blob" (got ${type || 'no content type'})`);
   }
   if (!Buffer.isBuffer(req.body)) throw new FerryError('BAD_REQUEST', '/predict got no body');
-  const body = req.body;
-  return new Promise((resolve, reject) => {
-    const parts = new Map<string, Buffer[]>();
-    let bb: Busboy.Busboy;
-    try {
-      bb = Busboy({ headers: req.headers, limits: { fields: 8, files: 8, fieldSize: 1 << 20 } });
-    } catch (err) {
-      reject(new FerryError('BAD_REQUEST', `bad multipart body: ${(err as Error).message}`));
-      return;
-    }
-    const add = (name: string, chunk: Buffer): void => {
-      const list = parts.get(name) ?? [];
-      list.push(chunk);
-      parts.set(name, list);
-    };
-    bb.on('file', (name, stream) => stream.on('data', (c: Buffer) => add(name, c)));
-    bb.on('field', (name, value) => add(name, Buffer.from(value)));
-    bb.on('error', (err) => reject(new FerryError('BAD_REQUEST', `bad multipart body: ${(err as Error).message}`)));
-    bb.on('close', () => {
-      const meta = parts.get('meta');
-      const blob = parts.get('blob');
-      if (!meta || !blob) {
-        reject(new FerryError('BAD_REQUEST', `/predict needs multipart fields "meta" and "blob" (got ${[...parts.keys()].map((k) => `"${k}"`).join(', ') || 'none'})`));
-        return;
-      }
-      resolve({ meta: Buffer.concat(meta), blob: blob.length === 1 ? blob[0]! : Buffer.concat(blob) });
-    });
-    bb.end(body);
-  });
+  const parts = parseMultipart(req.body, type);
+  const meta = parts.get('meta');
+  const blob = parts.get('blob');
+  if (!meta || !blob) {
+    throw new FerryError('BAD_REQUEST', `/predict needs multipart fields "meta" and "blob" (got ${[...parts.keys()].map((k) => `"${k}"`).join(', ') || 'none'})`);
+  }
+  return { meta, blob };
 }
 
 function rawFromMeta(metaBytes: Buffer): RawPixels {
