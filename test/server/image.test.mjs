@@ -75,6 +75,27 @@ test('POST /predict: the seed\'s Flask client, raw BGR pixels with meta.shape', 
   assert.equal((await multipart({ shape: [28, 28] }, gray)).json.label, 'Sandal');
 });
 
+test('POST /predict, 24 at once: the object pass moves to a preprocessing thread and every answer is the one a lone request gets', async () => {
+  const metric = async (thread) => Number(new RegExp(`ferry_image_passes_total\\{thread="${thread}"\\} (\\d+)`).exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+  const pictures = [];
+  for (const file of Object.keys(expected)) {
+    const { data, info } = await sharp(join(SAMPLES, file)).resize(112, 84, { fit: 'contain', background: '#fff' }).negate({ alpha: false }).flatten({ background: '#fff' }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    pictures.push({ file, meta: { shape: [info.height, info.width, info.channels], order: 'rgb' }, blob: data });
+  }
+  const alone = [];
+  for (const p of pictures) alone.push((await multipart(p.meta, p.blob)).json);
+  const before = { loop: await metric('event_loop'), thread: await metric('preprocessing') };
+  const together = await Promise.all(Array.from({ length: 24 }, (_, i) => multipart(pictures[i % pictures.length].meta, pictures[i % pictures.length].blob)));
+  for (const [i, r] of together.entries()) {
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const want = alone[i % pictures.length];
+    assert.deepEqual([r.json.label, r.json.score, r.json.low_confidence], [want.label, want.score, want.low_confidence], pictures[i % pictures.length].file);
+  }
+  const offloaded = (await metric('preprocessing')) - before.thread;
+  assert.ok(offloaded > 0, `${offloaded} of 24 concurrent passes ran on the preprocessing thread`);
+  assert.equal(offloaded + (await metric('event_loop')) - before.loop, 24);
+});
+
 const bad = [
   ['a text body', () => send('/image', 'hello, not an image'), 400, 'BAD_IMAGE', /not a readable JPEG, PNG or WebP/],
   ['an empty body', () => send('/image', ''), 400, 'BAD_IMAGE', /no image body|empty/],

@@ -13,6 +13,9 @@ import { decodeImage, imageSource, inputShift } from '../../preprocess/image.js'
 import { judgeConfidence } from '../../postprocess/confidence.js';
 import { classify } from '../../postprocess/classify.js';
 import { clientGone } from '../app.js';
+import { RawPassPool } from '../../preprocess/raw-pass-pool.js';
+import type { ImageConfig } from '../../preprocess/image-config.js';
+import { rawObjectPass } from '../../preprocess/raw-pixels.js';
 import { FerryError } from '../../errors.js';
 import { parseMultipart } from '../multipart.js';
 
@@ -21,6 +24,19 @@ type Query = { top?: string };
 
 export async function imageRoutes(app: FastifyInstance): Promise<void> {
   const ctx = () => app.ferry;
+  // The object pass of raw pixels goes to a preprocessing thread while other image requests wait
+  // for the event loop; a lone request runs it in place (raw-pass-pool.ts).
+  const passes = new RawPassPool();
+  let inFlight = 0;
+  const offload = (body: Buffer, raw: RawPixels, cfg: ImageConfig) => {
+    ctx().metrics.imagePasses.inc({ thread: 'preprocessing' });
+    return passes.run(body, raw, cfg);
+  };
+  const inPlace = (body: Buffer, raw: RawPixels, cfg: ImageConfig) => {
+    ctx().metrics.imagePasses.inc({ thread: 'event_loop' });
+    return Promise.resolve(rawObjectPass(body, raw, cfg));
+  };
+  app.addHook('onClose', () => passes.close());
 
   const defaultModel = (): string => {
     const { defaultModel: named, repository } = ctx();
@@ -31,6 +47,15 @@ export async function imageRoutes(app: FastifyInstance): Promise<void> {
   };
 
   const classifyImage = async (req: FastifyRequest<{ Params: Params; Querystring: Query }>, reply: FastifyReply, body: unknown, raw?: RawPixels) => {
+    inFlight++;
+    try {
+      return await classifyInFlight(req, reply, body, raw);
+    } finally {
+      inFlight--;
+    }
+  };
+
+  const classifyInFlight = async (req: FastifyRequest<{ Params: Params; Querystring: Query }>, reply: FastifyReply, body: unknown, raw?: RawPixels) => {
     const model: ModelVersion = ctx().repository.get(req.params.model ?? defaultModel(), req.params.version);
     const cfg = model.config.image;
     if (!cfg) throw new FerryError('NO_IMAGE_CONFIG', `model "${model.name}" declares no image: preprocessing in its config, so it takes no images; use /v2/models/${model.name}/infer`);
@@ -42,7 +67,7 @@ export async function imageRoutes(app: FastifyInstance): Promise<void> {
     }
     const inputName = cfg.input ?? model.io.inputs[0]!.name;
     const spec = model.io.inputs.find((i) => i.name === inputName)!;
-    const pixels = await decodeImage(body, cfg, { maxPixels: ctx().maxImagePixels }, raw);
+    const pixels = await decodeImage(body, cfg, { maxPixels: ctx().maxImagePixels, rawPass: inFlight > 1 ? offload : inPlace }, raw);
     const source = imageSource(inputName, spec.datatype, pixels, cfg, model.batched);
     const output = model.io.outputs.find((o) => model.labels.has(o.name)) ?? model.io.outputs[0]!;
     const result = await model.infer([source], { outputs: [output.name], signal: clientGone(req, reply) });
