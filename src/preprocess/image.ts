@@ -105,7 +105,6 @@ async function objectPass(img: Sharp, cfg: ImageConfig): Promise<Pixels> {
   return objectPassRaster({ data: work.data, width: work.info.width, height: work.info.height, channels: work.info.channels }, cfg);
 }
 
-
 /**
  * |mean| of the normalized pixels, averaged over channels: how far the picture's brightness is
  * from the training data's, in its standard deviations (the config's mean/std describe it).

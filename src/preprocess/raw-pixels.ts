@@ -43,7 +43,6 @@ export function workSide(cfg: ImageConfig): number {
 /** Raw pixels up to this side are shrunk and analysed in JS; larger ones go through libvips first. */
 export const RAW_IN_JS_SIDE = 1024;
 
-
 /**
  * Small raw pixels (the seed's /predict client), the whole object pass: converted, box-shrunk to
  * about the working size, then objectPassRaster. `body` is not written to.
