@@ -102,10 +102,14 @@ export function ferryBench(args) {
 export function procSample(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return { rssMiB: rssKb / 1024, cpuS: statCpuS(`/proc/${pid}/stat`) };
+}
+
+/** CPU seconds (user + system) from a /proc stat file: /proc/PID/stat, or /proc/PID/task/TID/stat for one thread. */
+export function statCpuS(file) {
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  return { rssMiB: rssKb / 1024, cpuS: ticks / 100 };
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
 }
 
 /** Samples a process every `everyMs` until stopped; `stop()` returns the samples. */

@@ -9,9 +9,8 @@
 //   node bench/serving/cpu-per-request.mjs [--baseline /tmp/old] [--rounds 2] [--seconds 8] [--connections 1,16]
 //
 // The client shares the cores with the server. Writes bench/results/serving-cpu-per-request.json.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, start, freePort, waitReady, machine, writeResult, table, f, flags, requireBuild } from '../lib.mjs';
+import { ROOT, start, freePort, waitReady, machine, writeResult, table, f, flags, requireBuild, statCpuS } from '../lib.mjs';
 import { wrk, binaryInferBody } from '../clients.mjs';
 
 requireBuild();
@@ -35,10 +34,7 @@ const routes = [
 ];
 
 /** CPU seconds (user + system) of the whole process and of its main thread. */
-function cpuSeconds(pid) {
-  const ticks = (file) => { const s = readFileSync(file, 'utf8'); const fields = s.slice(s.lastIndexOf(')') + 2).split(' '); return Number(fields[11]) + Number(fields[12]); };
-  return { all: ticks(`/proc/${pid}/stat`) / 100, main: ticks(`/proc/${pid}/task/${pid}/stat`) / 100 };
-}
+const cpuSeconds = (pid) => ({ all: statCpuS(`/proc/${pid}/stat`), main: statCpuS(`/proc/${pid}/task/${pid}/stat`) });
 
 const rows = [];
 const runs = [];
