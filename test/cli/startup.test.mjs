@@ -3,14 +3,12 @@
 // serves the others (--strict fails fast instead).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { cp, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, FASHION, BIN, ferry, serveProcess } from '../helpers.mjs';
-
+import { FIXTURES, FASHION, ferry, serveProcess } from '../helpers.mjs';
 
 /** One line on stderr, ending in [CODE], and no stack frames. */
 function oneLine(r, code) {

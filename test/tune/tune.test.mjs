@@ -15,7 +15,6 @@ const CORES = availableParallelism();
 // no second measurement of points the other work on a shared machine disturbed: tests check shapes, not figures
 const QUICK = ['--seconds', '0.3', '--warmup-s', '0.1', '--noisy-retries', '0'];
 
-
 /** One line on stderr, ending in [CODE], no stack; and quickly (nothing was measured). */
 function oneLine(r, code) {
   assert.equal(r.code, 1, r.err);
