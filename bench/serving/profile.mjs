@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Where a request's time goes: ferry serve (default model) under --cpu-prof, driven by wrk with one
-// connection (or --connections N), v2 binary. Every thread's profile is summarized: CPU time by
-// category (HTTP parsing, fastify, the v2 codec, batching, the engine's thread hop, ONNX Runtime,
+// connection (or --connections N), v2 binary or the seed's /predict (multipart meta + a raw 112x112
+// BGR blob). Every thread's profile is summarized: CPU time by category (HTTP parsing, fastify,
+// the v2 codec, multipart, image preprocessing, batching, the engine's thread hop, ONNX Runtime,
 // writing answers, GC), per request, in µs.
 //
-//   node bench/serving/profile.mjs [--connections 1] [--seconds 10] [--placement auto|worker|inline]
+//   node bench/serving/profile.mjs [--connections 1] [--seconds 10] [--placement auto|worker|inline] [--route v2|predict]
 //
-// Writes bench/results/serving-profile-c<N>-<placement>.json.
+// Writes bench/results/serving-profile-c<N>-<placement>[-predict].json.
 import { mkdtempSync, readdirSync, readFileSync, cpSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ import { ROOT, FERRY, start, freePort, waitReady, machine, writeResult, table, f
 import { wrk, binaryInferBody } from '../clients.mjs';
 
 requireBuild();
-const opts = flags(process.argv.slice(2), { connections: 1, seconds: 10, placement: 'auto' });
+const opts = flags(process.argv.slice(2), { connections: 1, seconds: 10, placement: 'auto', route: 'v2' });
+if (opts.route !== 'v2' && opts.route !== 'predict') throw new Error(`--route ${opts.route}: v2 or predict`);
 const dir = mkdtempSync(join(tmpdir(), 'ferry-profile-'));
 const repo = join(dir, 'models');
 cpSync(join(ROOT, 'examples', 'fashion'), join(repo, 'fashion'), { recursive: true });
@@ -25,12 +27,22 @@ const port = await freePort();
 const child = start(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, FERRY, 'serve', join(repo, 'fashion'), '--port', String(port), '--log-level', 'warn']);
 const url = `http://127.0.0.1:${port}`;
 await waitReady(`${url}/v2/health/ready`, child);
-const { body, headers } = binaryInferBody([{ name: 'input', shape: [1, 1, 28, 28], datatype: 'FP32', data: new Float32Array(784).fill(0.25) }], ['logits']);
-await wrk({ url: `${url}/v2/models/fashion/infer`, body, headers, connections: opts.connections, durationS: 2 });
-const load = await wrk({ url: `${url}/v2/models/fashion/infer`, body, headers, connections: opts.connections, durationS: opts.seconds });
+const { path, body, headers } = await requestFor(opts.route);
+await wrk({ url: url + path, body, headers, connections: opts.connections, durationS: 2 });
+const load = await wrk({ url: url + path, body, headers, connections: opts.connections, durationS: opts.seconds });
 child.kill('SIGINT');
 await new Promise((r) => child.once('exit', r));
 await sleep(200);
+
+/** The path, body and headers wrk posts: v2 binary, or the seed's /predict of the ankle-boot sample. */
+async function requestFor(route) {
+  if (route === 'v2') return { path: '/v2/models/fashion/infer', ...binaryInferBody([{ name: 'input', shape: [1, 1, 28, 28], datatype: 'FP32', data: new Float32Array(784).fill(0.25) }], ['logits']) };
+  const { readBgr } = await import('../../dist/bench/target.js');
+  const { predictRequest } = await import('../../dist/bench/payload.js');
+  const { pixels, height, width } = await readBgr(join(ROOT, 'examples', 'fashion', 'samples', 'ankle-boot-rgb.jpg'));
+  const predict = predictRequest(pixels, height, width, 3);
+  return { path: '/predict', body: predict.body, headers: { 'Content-Type': predict.headers['content-type'] } };
+}
 
 /** Category of a profile node's function, by its script and name. */
 function category(fn, url) {
@@ -42,6 +54,8 @@ function category(fn, url) {
   if (fn === 'writev' || fn === 'writeBuffer' || fn === 'writeUtf8String' || /stream_base_commons|_http_outgoing|streams\/writable/.test(url)) return 'writing answers (syscalls)';
   if (/_http_server|_http_common|_http_incoming|streams\/readable|node:net|internal\/net/.test(url) || fn === 'Readable' || fn === 'parserOnHeadersComplete' || fn === 'execute') return 'HTTP parsing (node:http)';
   if (/fastify|find-my-way|light-my-request|avvio|pino|abstract-logging/.test(url)) return 'fastify (routing, hooks, reply)';
+  if (/server\/multipart/.test(url)) return 'multipart parsing';
+  if (/preprocess\//.test(url)) return 'image preprocessing';
   if (/tensors\/(v2-codec|chunked-bytes|source|tensor|dtype)/.test(url) || /lossless-json/.test(url)) return 'v2 codec (decode, encode)';
   if (/batching\/|repository\/model-version|repository\/stats/.test(url)) return 'batching, validation, stats';
   if (/server\/(app|admission|body|refusal|routes)/.test(url)) return 'ferry server (routes, body, admission)';
@@ -70,7 +84,7 @@ threads.sort((a, b) => (b.categories['HTTP parsing (node:http)'] ?? 0) - (a.cate
 const requests = load.requests;
 const m = machine();
 console.log(`${m.cpu}, ${m.cores} cores, flags ${m.cpuFlags.join(' ')}; load ${m.loadAverageAtStart.join(' ')}`);
-console.log(`wrk -c${opts.connections}, ${opts.seconds} s, placement ${opts.placement}: ${f(load.requestsPerS, 0)} req/s, p50 ${f(load.latencyMs.p50, 3)} ms, p99 ${f(load.latencyMs.p99, 3)} ms (wrk on the same cores)\n`);
+console.log(`wrk -c${opts.connections}, ${opts.seconds} s, ${opts.route === 'v2' ? 'v2 binary' : '/predict'}, placement ${opts.placement}: ${f(load.requestsPerS, 0)} req/s, p50 ${f(load.latencyMs.p50, 3)} ms, p99 ${f(load.latencyMs.p99, 3)} ms (wrk on the same cores)\n`);
 const rows = [];
 for (const [i, t] of threads.entries()) {
   const name = i === 0 ? 'main thread (event loop)' : `worker thread ${i}`;
@@ -82,4 +96,4 @@ for (const [i, t] of threads.entries()) {
   rows.push([name, 'idle', f(t.categories.idle ?? 0, 0), '']);
 }
 console.log(table(['thread', 'where', 'CPU ms', 'µs / request'], rows));
-writeResult(`serving-profile-c${opts.connections}-${opts.placement}`, { machine: m, options: opts, load, requests, threads });
+writeResult(`serving-profile-c${opts.connections}-${opts.placement}${opts.route === 'predict' ? '-predict' : ''}`, { machine: m, options: opts, load, requests, threads });

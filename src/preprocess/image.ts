@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import type { Metadata, Sharp } from 'sharp';
 import type { ImageConfig } from './image-config.js';
 import type { Pixels, RawPixels } from './raw-pixels.js';
-import { convertPixels, needsObjectPass, objectPassRaster, RAW_IN_JS_SIDE, rawObjectPass, workSide } from './raw-pixels.js';
+import { convertPixels, needsObjectPass, objectPassRaster, RAW_IN_JS_SIDE, rawPass, workSide } from './raw-pixels.js';
 import type { InputSource } from '../tensors/source.js';
 import type { Datatype } from '../tensors/dtype.js';
 import { toHalfBits } from '../tensors/dtype.js';
@@ -22,7 +22,7 @@ export type { Pixels, RawPixels } from './raw-pixels.js';
 export interface DecodeLimits {
   /** Largest width * height decoded; larger images are refused from their header. @defaultValue 40_000_000 */
   maxPixels: number;
-  /** Runs the object pass of small raw pixels elsewhere (a preprocessing thread); default here. */
+  /** Runs rawPass (the JS pass of small raw pixels) elsewhere (a preprocessing thread); default here. */
   rawPass?: (body: Buffer, raw: RawPixels, cfg: ImageConfig) => Promise<Pixels>;
 }
 
@@ -45,10 +45,10 @@ export async function decodeImage(body: Buffer, cfg: ImageConfig, limits: Decode
       throw new FerryError('BAD_IMAGE', `the pixel data has ${body.length} bytes, but shape [${height},${width},${channels}] needs ${width * height * channels}`);
     }
     if (width === cfg.width && height === cfg.height && !needsObjectPass(cfg)) return convertPixels(body, raw, cfg.color);
-    if (needsObjectPass(cfg) && Math.max(width, height) <= RAW_IN_JS_SIDE) {
+    if (Math.max(width, height) <= RAW_IN_JS_SIDE) {
       // Small raw pixels (the seed's /predict client): the whole pass in JS, no libvips round trip;
       // on a preprocessing thread when the caller has one to offer.
-      return limits.rawPass ? limits.rawPass(body, raw, cfg) : rawObjectPass(body, raw, cfg);
+      return limits.rawPass ? limits.rawPass(body, raw, cfg) : rawPass(body, raw, cfg);
     }
     img = sharp(body, { raw: { width, height, channels } });
     if (channels >= 3 && raw.order === 'bgr') {

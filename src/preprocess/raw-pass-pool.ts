@@ -1,7 +1,7 @@
 /**
- * Preprocessing threads for the object pass of small raw pixels (the seed's /predict). On the
- * event loop a 112x112 picture's pass costs ~0.4 ms of a ~1.25 ms request (2-core Xeon, slow
- * day), and under load the event loop is the bottleneck while the other core idles: the caller
+ * Preprocessing threads for the JS pass of small raw pixels (the seed's /predict). On the event
+ * loop a 112x112 picture's object pass costs ~0.2 ms of a ~1 ms request (2-core Xeon, slow day),
+ * and under load the event loop is the bottleneck while the other core has time: the caller
  * sends the pass here when it has other requests to serve meanwhile, and runs it in place when
  * not (a lone request would only pay the two thread hops). Threads start on first use.
  */
@@ -64,7 +64,7 @@ export class RawPassPool {
     this.size = size;
   }
 
-  /** rawObjectPass(body, raw, cfg) on the least busy thread. */
+  /** rawPass(body, raw, cfg) on the least busy thread. */
   run(body: Buffer, raw: RawPixels, cfg: ImageConfig): Promise<Pixels> {
     if (this.#closed) return Promise.reject(new FerryError('INTERNAL', 'the image preprocessing threads are closed'));
     if (this.#threads.length < this.size) this.#threads.push(new PassThread((t) => { this.#threads = this.#threads.filter((x) => x !== t); }));

@@ -15,7 +15,7 @@ import { classify } from '../../postprocess/classify.js';
 import { clientGone } from '../app.js';
 import { RawPassPool } from '../../preprocess/raw-pass-pool.js';
 import type { ImageConfig } from '../../preprocess/image-config.js';
-import { rawObjectPass } from '../../preprocess/raw-pixels.js';
+import { rawPass } from '../../preprocess/raw-pixels.js';
 import { FerryError } from '../../errors.js';
 import { parseMultipart } from '../multipart.js';
 
@@ -24,7 +24,7 @@ type Query = { top?: string };
 
 export async function imageRoutes(app: FastifyInstance): Promise<void> {
   const ctx = () => app.ferry;
-  // The object pass of raw pixels goes to a preprocessing thread while other image requests wait
+  // The JS pass of raw pixels (object pass or fit) goes to a preprocessing thread while other image requests wait
   // for the event loop; a lone request runs it in place (raw-pass-pool.ts).
   const passes = new RawPassPool();
   let inFlight = 0;
@@ -34,7 +34,7 @@ export async function imageRoutes(app: FastifyInstance): Promise<void> {
   };
   const inPlace = (body: Buffer, raw: RawPixels, cfg: ImageConfig) => {
     ctx().metrics.imagePasses.inc({ thread: 'event_loop' });
-    return Promise.resolve(rawObjectPass(body, raw, cfg));
+    return Promise.resolve(rawPass(body, raw, cfg));
   };
   app.addHook('onClose', () => passes.close());
 
