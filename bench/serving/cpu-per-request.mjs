@@ -4,11 +4,15 @@
 // CPU time (all threads, and its event-loop thread alone) read from /proc before and after.
 // CPU per request is steadier than req/s on a machine whose speed drifts, and it is what a change
 // to the hot path changes. With --baseline DIR (another built checkout, e.g. a `git worktree` of
-// the commit before) both builds are measured in alternating rounds, A B A B.
+// the commit before) both builds are measured in alternating rounds, A B A B; with --parameter
+// NAME=VALUE, this build serves the default model as it is and with that engine parameter set
+// (e.g. inline=true: every batch on the event loop), in alternating rounds.
 //
-//   node bench/serving/cpu-per-request.mjs [--baseline /tmp/old] [--rounds 2] [--seconds 8] [--connections 1,16]
+//   node bench/serving/cpu-per-request.mjs [--baseline /tmp/old | --parameter inline=true] [--rounds 2] [--seconds 8] [--connections 1,16]
 //
 // The client shares the cores with the server. Writes bench/results/serving-cpu-per-request.json.
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, start, freePort, waitReady, machine, writeResult, table, f, flags, requireBuild, statCpuS } from '../lib.mjs';
 import { wrk, binaryInferBody } from '../clients.mjs';
@@ -16,9 +20,24 @@ import { wrk, binaryInferBody } from '../clients.mjs';
 requireBuild();
 const { readBgr } = await import('../../dist/bench/target.js');
 const { predictRequest } = await import('../../dist/bench/payload.js');
-const opts = flags(process.argv.slice(2), { baseline: '', rounds: 2, seconds: 8, connections: '1,16' });
+const opts = flags(process.argv.slice(2), { baseline: '', parameter: '', rounds: 2, seconds: 8, connections: '1,16' });
 const FASHION = join(ROOT, 'examples', 'fashion');
-const builds = [...(opts.baseline ? [['baseline', String(opts.baseline)]] : []), ['this', ROOT]];
+/** [label, checkout, model directory] */
+const builds = [...(opts.baseline ? [['baseline', String(opts.baseline), FASHION]] : []), ['this', ROOT, FASHION]];
+if (opts.parameter) builds.push([String(opts.parameter), ROOT, withParameter(String(opts.parameter))]);
+
+/** A copy of the default model with one more engine parameter (NAME=VALUE) in its config. */
+function withParameter(setting) {
+  const [name, value] = setting.split('=');
+  if (!name || value === undefined) throw new Error(`--parameter ${setting}: NAME=VALUE`);
+  const dir = join(mkdtempSync(join(tmpdir(), 'ferry-cpu-')), 'fashion');
+  cpSync(FASHION, dir, { recursive: true });
+  const file = join(dir, 'config.yaml');
+  const text = readFileSync(file, 'utf8');
+  if (!/^parameters:$/m.test(text)) throw new Error(`${file} has no parameters: block`);
+  writeFileSync(file, text.replace(/^parameters:$/m, `parameters:\n  ${name}: ${JSON.stringify(value)}`));
+  return dir;
+}
 const clients = String(opts.connections).split(',').map(Number);
 
 const m = machine();
@@ -39,9 +58,9 @@ const cpuSeconds = (pid) => ({ all: statCpuS(`/proc/${pid}/stat`), main: statCpu
 const rows = [];
 const runs = [];
 for (let r = 0; r < Number(opts.rounds); r++) {
-  for (const [build, root] of builds) {
+  for (const [build, root, model] of builds) {
     const port = await freePort();
-    const child = start(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'serve', FASHION, '--port', String(port), '--log-level', 'warn']);
+    const child = start(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'serve', model, '--port', String(port), '--log-level', 'warn']);
     const url = `http://127.0.0.1:${port}`;
     try {
       await waitReady(`${url}/v2/health/ready`, child);
@@ -63,4 +82,4 @@ for (let r = 0; r < Number(opts.rounds); r++) {
   }
 }
 console.log(table(['round', 'build', 'route', 'clients', 'req/s', 'p50 ms', 'p99 ms', 'cpu us/req', 'main thread us/req'], rows));
-writeResult('serving-cpu-per-request', { machine: m, builds: Object.fromEntries(builds), seconds: Number(opts.seconds), runs });
+writeResult('serving-cpu-per-request', { machine: m, builds: Object.fromEntries(builds.map(([label, root, model]) => [label, { root, model }])), seconds: Number(opts.seconds), runs });
