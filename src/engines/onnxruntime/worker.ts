@@ -63,7 +63,8 @@ port.on('message', (msg: WorkerMessage) => {
     return;
   }
   const p = loading.then((opened) => run(opened.session, msg), (err: unknown) => {
-    port.postMessage({ type: 'runError', id: msg.id, message: (err as Error).message, released: [] } satisfies WorkerReply);
+    const released = msg.inputs.map((t) => t.buffer); // the batch's buffers go back, as after a run
+    port.postMessage({ type: 'runError', id: msg.id, message: (err as Error).message, released } satisfies WorkerReply, [...new Set(released)]);
   });
   running.add(p);
   void p.then(() => running.delete(p));
