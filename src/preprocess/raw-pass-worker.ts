@@ -12,8 +12,9 @@ const port = parentPort!;
 port.on('message', (msg: RawPassRequest) => {
   try {
     const p = rawPass(Buffer.from(msg.body), msg.raw, msg.cfg);
-    // The result owns its buffer unless it is the body itself (pixels already at the model's size).
-    const data = p.data.byteLength === p.data.buffer.byteLength ? p.data : Buffer.from(p.data);
+    // Sent in a buffer of its own: the result may be a view into a larger one (Node's pool for
+    // small Buffers), which must not be transferred; a copy made with Buffer.from would be one too.
+    const data = p.data.byteOffset === 0 && p.data.byteLength === p.data.buffer.byteLength ? p.data : new Uint8Array(p.data);
     const reply: RawPassReply = { id: msg.id, data: data.buffer as ArrayBuffer, channels: p.channels, ...(p.inverted !== undefined && { inverted: p.inverted }), ...(p.objectFound !== undefined && { objectFound: p.objectFound }) };
     port.postMessage(reply, [reply.data]);
   } catch (err) {

@@ -1,12 +1,13 @@
-// The object pass of raw pixels on preprocessing threads gives what it gives on the event loop.
+// The JS pass of raw pixels (object pass or fit) on preprocessing threads gives what it gives on the event loop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawPassPool } from '../../dist/preprocess/raw-pass-pool.js';
-import { rawObjectPass } from '../../dist/preprocess/raw-pixels.js';
+import { rawPass } from '../../dist/preprocess/raw-pixels.js';
 import { readModelConfig } from '../../dist/repository/config.js';
 
 const fashion = (await readModelConfig(new URL('../../examples/fashion/config.yaml', import.meta.url).pathname, 'fashion')).image;
 const rgb = { ...fashion, color: 'rgb', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], invert: false, background: [255, 255, 255] };
+const fill = { ...fashion, invert: false, trim: undefined, fit: 'fill', background: [0] }; // no object pass: rawFit
 
 function picture(w, h, channels, seed) {
   const px = Buffer.alloc(w * h * channels);
@@ -17,17 +18,17 @@ function picture(w, h, channels, seed) {
   return px;
 }
 
-test('the same pixels, inverted flag and object flag as in place, for gray and colour models, many at once on two threads', async () => {
+test('the same pixels, inverted flag and object flag as in place, for gray and colour models and a plain fit, many at once on two threads', async () => {
   const pool = new RawPassPool(2);
   try {
     const cases = [];
     for (let i = 0; i < 24; i++) {
       const [w, h, c] = [[112, 112, 3], [60, 90, 1], [200, 150, 4], [28, 28, 3]][i % 4];
-      cases.push({ body: picture(w, h, c, i), raw: { width: w, height: h, channels: c, order: i % 2 ? 'rgb' : 'bgr' }, cfg: i % 3 ? fashion : rgb });
+      cases.push({ body: picture(w, h, c, i), raw: { width: w, height: h, channels: c, order: i % 2 ? 'rgb' : 'bgr' }, cfg: [rgb, fashion, fill][i % 3] });
     }
     const got = await Promise.all(cases.map((k) => pool.run(k.body, k.raw, k.cfg)));
     for (const [i, k] of cases.entries()) {
-      const want = rawObjectPass(k.body, k.raw, k.cfg);
+      const want = rawPass(k.body, k.raw, k.cfg);
       assert.deepEqual([...got[i].data], [...want.data], `case ${i}`);
       assert.equal(got[i].channels, want.channels);
       assert.equal(got[i].inverted, want.inverted);

@@ -312,10 +312,8 @@ export class OnnxRuntimeEngine implements Engine {
 
   async run(inputs: Readonly<Record<string, Tensor>>, outputNames?: readonly string[]): Promise<EngineResult> {
     const released: ArrayBuffer[] = [];
-    const wire: WireTensor[] = [];
-    for (const [name, t] of Object.entries(inputs)) {
+    for (const t of Object.values(inputs)) {
       const buffer = t.data.buffer as ArrayBuffer;
-      wire.push({ name, type: DATATYPES[t.datatype].ort, dims: [...t.shape], buffer, byteOffset: t.data.byteOffset, length: t.data.length });
       if (!released.includes(buffer)) released.push(buffer);
     }
     if (this.#broken) throw new EngineRunError(`the model is unavailable: ${this.#broken}`, released);
@@ -328,6 +326,7 @@ export class OnnxRuntimeEngine implements Engine {
     try {
       if (this.#inline && this.#preferInline(inputs)) return await this.#runInline(inputs, outputNames);
       const id = this.#nextId++;
+      const wire: WireTensor[] = Object.entries(inputs).map(([name, t]) => ({ name, type: DATATYPES[t.datatype].ort, dims: [...t.shape], buffer: t.data.buffer as ArrayBuffer, byteOffset: t.data.byteOffset, length: t.data.length }));
       const request: WorkerRequest = { type: 'run', id, inputs: wire, ...(outputNames && { outputs: [...outputNames] }) };
       const t0 = performance.now();
       const result = await new Promise<EngineResult>((resolve, reject) => {
