@@ -20,7 +20,7 @@ export class Metrics {
   readonly queueSeconds = new Histogram({ name: 'ferry_queue_duration_seconds', help: 'Time requests waited in the batch queue.', labelNames: ['model'], buckets: [...LATENCY_BUCKETS_SECONDS], registers: [this.registry] });
   readonly computeSeconds = new Histogram({ name: 'ferry_compute_duration_seconds', help: 'Engine time per batch.', labelNames: ['model'], buckets: [...LATENCY_BUCKETS_SECONDS], registers: [this.registry] });
   readonly batchSize = new Histogram({ name: 'ferry_batch_size', help: 'Samples per executed batch.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
-  readonly imagePasses = new Counter({ name: 'ferry_image_passes_total', help: 'Object passes of raw /predict pixels, by where they ran: thread="event_loop", or thread="preprocessing" (a thread of their own, used while other image requests are in flight).', labelNames: ['thread'], registers: [this.registry] });
+  readonly imagePasses = new Counter({ name: 'ferry_image_passes_total', help: 'Passes of raw /predict pixels to the model\'s size (the object pass, or a plain fit), by where they ran: thread="event_loop", or thread="preprocessing" (a thread of their own, used while other image requests are in flight).', labelNames: ['thread'], registers: [this.registry] });
   readonly errors = new Counter({ name: 'ferry_http_errors_total', help: 'Error answers by error code.', labelNames: ['code'], registers: [this.registry] });
   readonly queueDepth: Gauge;
   readonly inFlight: Gauge;
