@@ -165,8 +165,9 @@ function divideRow(sums: Uint32Array, out: Uint8Array, row: number, ow: number, 
 
 /**
  * Resamples HWC uint8 pixels to w x h with a Lanczos-3 filter that widens with the downscale
- * factor (as libvips' and PIL's resize): separable, two passes through a float buffer. For the small rasters of the object pass (a working image of about twice the model's side, a
- * model input of tens of pixels) this costs less than one round trip to libvips' thread pool.
+ * factor (as libvips' and PIL's resize): separable, two passes through a float buffer. For the
+ * small rasters of the object pass (a working image of about twice the model's side, a model
+ * input of tens of pixels) this costs less than one round trip to libvips' thread pool.
  */
 export function resample(img: Raster, w: number, h: number): Raster {
   if (img.width === w && img.height === h) return img;

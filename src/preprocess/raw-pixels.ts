@@ -64,7 +64,7 @@ export function rawShrinkFactor(raw: RawPixels, cfg: ImageConfig): number {
 }
 
 /** The whole object pass over small raw pixels: converted and box-shrunk (rawShrinkFactor), then objectPassRaster. */
-export function rawObjectPass(body: Buffer, raw: RawPixels, cfg: ImageConfig): Pixels {
+function rawObjectPass(body: Buffer, raw: RawPixels, cfg: ImageConfig): Pixels {
   const shrunk = convertShrunk(body, raw, cfg.color, rawShrinkFactor(raw, cfg));
   return objectPassRaster(shrunk, cfg, shrunk.data !== body); // a buffer of its own unless it is the request body
 }

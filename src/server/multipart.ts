@@ -14,8 +14,7 @@ const HEADERS_END = Buffer.from('\r\n\r\n');
 
 /** The boundary named by a multipart/form-data Content-Type, or a BAD_REQUEST naming what is wrong. */
 export function multipartBoundary(contentType: string): string {
-  const m = /;\s*boundary\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]+))/i.exec(contentType);
-  const boundary = m ? (m[1]?.replace(/\\(.)/g, '$1') ?? m[2]!) : '';
+  const boundary = headerParameter(contentType, 'boundary');
   if (!boundary) throw bad('the Content-Type names no boundary');
   if (boundary.length > 70) throw bad('the boundary is longer than 70 characters');
   return boundary;
@@ -54,11 +53,23 @@ function fieldName(headers: string): string {
   for (const line of headers.split('\r\n')) {
     const colon = line.indexOf(':');
     if (colon < 0 || line.slice(0, colon).trim().toLowerCase() !== 'content-disposition') continue;
-    const m = /;\s*name\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]+))/i.exec(line.slice(colon + 1));
-    if (!m) throw bad('a part\'s Content-Disposition has no name');
-    return m[1]?.replace(/\\(.)/g, '$1') ?? m[2]!;
+    const name = headerParameter(line.slice(colon + 1), 'name');
+    if (name === undefined) throw bad('a part\'s Content-Disposition has no name');
+    return name;
   }
   throw bad('a part has no Content-Disposition header');
+}
+
+/** `; <name>=value` in a header value: the value quoted (group 1, backslash escapes in it) or a token (group 2). */
+const PARAMETERS = {
+  boundary: /;\s*boundary\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]+))/i,
+  name: /;\s*name\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]+))/i,
+};
+
+/** A parameter of a header value, its backslash escapes undone; undefined when absent. */
+function headerParameter(value: string, name: keyof typeof PARAMETERS): string | undefined {
+  const m = PARAMETERS[name].exec(value);
+  return m ? (m[1]?.replace(/\\(.)/g, '$1') ?? m[2]!) : undefined;
 }
 
 /** Transport padding after a boundary: spaces and tabs before its CRLF (RFC 2046 5.1.1). */

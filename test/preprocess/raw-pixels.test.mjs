@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { boxShrink } from '../../dist/preprocess/object.js';
 import { convertPixels, grayShrink, rawFit, rawPass, rawShrinkFactor } from '../../dist/preprocess/raw-pixels.js';
 import { readModelConfig } from '../../dist/repository/config.js';
+import { decodeImage } from '../../dist/preprocess/image.js';
 
 const fashion = (await readModelConfig(new URL('../../examples/fashion/config.yaml', import.meta.url).pathname, 'fashion')).image;
 const plain = { ...fashion, invert: false, trim: undefined, fit: 'fill', background: [0] };
@@ -80,6 +81,19 @@ test('a gray picture for a colour model: its gray in each channel, padded with t
   assert.deepEqual([...got.data.subarray(0, 3)], [10, 200, 30], 'the left edge is padding');
   const centre = (14 * 28 + 14) * 3;
   assert.deepEqual([...got.data.subarray(centre, centre + 3)], [128, 128, 128]);
+});
+
+test('decodeImage fits small raw pixels in JS, with or without an object pass; larger ones still go through libvips', async () => {
+  const limits = { maxPixels: 40_000_000 };
+  for (const cfg of [plain, { ...plain, fit: 'contain', background: [200] }, fashion]) {
+    const body = picture(112, 84, 3, 1);
+    const raw = { width: 112, height: 84, channels: 3, order: 'bgr' };
+    const got = await decodeImage(body, cfg, limits, raw);
+    assert.deepEqual([...got.data], [...rawPass(body, raw, cfg).data], `${cfg.fit}`);
+  }
+  const big = { width: 1100, height: 60, channels: 1, order: 'bgr' };
+  const viaLibvips = await decodeImage(picture(1100, 60, 1), plain, limits, big);
+  assert.equal(viaLibvips.data.length, 28 * 28);
 });
 
 test('rawFit does not write to the request body', () => {

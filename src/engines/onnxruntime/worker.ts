@@ -29,7 +29,6 @@ async function load(): Promise<OpenedSession> {
 }
 
 async function run(session: ort.InferenceSession, msg: WorkerRequest): Promise<void> {
-  const released = msg.inputs.map((t) => t.buffer);
   try {
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of msg.inputs) feeds[t.name] = wireToOrt(t);
@@ -37,11 +36,18 @@ async function run(session: ort.InferenceSession, msg: WorkerRequest): Promise<v
     const result = msg.outputs ? await session.run(feeds, msg.outputs) : await session.run(feeds);
     const computeMs = performance.now() - start;
     const wire = Object.entries(result).map(([name, t]) => ortToWire(name, t));
+    const released = msg.inputs.map((t) => t.buffer);
     const transfer = new Set<ArrayBuffer>([...wire.map((w) => w.buffer), ...released]);
     port.postMessage({ type: 'result', id: msg.id, outputs: wire, computeMs, released } satisfies WorkerReply, [...transfer]);
   } catch (err) {
-    port.postMessage({ type: 'runError', id: msg.id, message: (err as Error).message, released } satisfies WorkerReply, [...new Set(released)]);
+    runError(msg, err);
   }
+}
+
+/** The batch failed (or its session never loaded): the error, and the batch's buffers back. */
+function runError(msg: WorkerRequest, err: unknown): void {
+  const released = msg.inputs.map((t) => t.buffer);
+  port.postMessage({ type: 'runError', id: msg.id, message: (err as Error).message, released } satisfies WorkerReply, [...new Set(released)]);
 }
 
 async function close(): Promise<void> {
@@ -62,10 +68,7 @@ port.on('message', (msg: WorkerMessage) => {
     void close();
     return;
   }
-  const p = loading.then((opened) => run(opened.session, msg), (err: unknown) => {
-    const released = msg.inputs.map((t) => t.buffer); // the batch's buffers go back, as after a run
-    port.postMessage({ type: 'runError', id: msg.id, message: (err as Error).message, released } satisfies WorkerReply, [...new Set(released)]);
-  });
+  const p = loading.then((opened) => run(opened.session, msg), (err: unknown) => runError(msg, err));
   running.add(p);
   void p.then(() => running.delete(p));
 });

@@ -24,8 +24,8 @@ type Query = { top?: string };
 
 export async function imageRoutes(app: FastifyInstance): Promise<void> {
   const ctx = () => app.ferry;
-  // The JS pass of raw pixels (object pass or fit) goes to a preprocessing thread while other image requests wait
-  // for the event loop; a lone request runs it in place (raw-pass-pool.ts).
+  // The JS pass of raw pixels (object pass or fit) goes to a preprocessing thread while other
+  // image requests wait for the event loop; a lone request runs it in place (raw-pass-pool.ts).
   const passes = new RawPassPool();
   let inFlight = 0;
   const offload = (body: Buffer, raw: RawPixels, cfg: ImageConfig) => {
