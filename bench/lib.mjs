@@ -2,8 +2,8 @@
 // sample a process's memory and CPU from /proc, describe the machine, write bench/results/<name>.json.
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { cpSync, existsSync, readFileSync, writeFileSync, mkdirSync, mkdtempSync, renameSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,6 +68,21 @@ export async function startFerry(modelPath, serveArgs = []) {
     throw err;
   }
   return { url, child, port };
+}
+
+/**
+ * A copy of the default model (examples/fashion) in a new temporary repository, its config.yaml
+ * passed through `edit` (text in, text out; it must change something). Returns the model's folder.
+ */
+export function fashionCopy(edit) {
+  const dir = join(mkdtempSync(join(tmpdir(), 'ferry-fashion-')), 'fashion');
+  cpSync(join(ROOT, 'examples', 'fashion'), dir, { recursive: true });
+  const file = join(dir, 'config.yaml');
+  const text = readFileSync(file, 'utf8');
+  const edited = edit(text);
+  if (edited === text) throw new Error(`${file}: the edit changed nothing (has examples/fashion/config.yaml changed?)`);
+  writeFileSync(file, edited);
+  return dir;
 }
 
 /**

@@ -11,10 +11,8 @@
 //   node bench/serving/cpu-per-request.mjs [--baseline /tmp/old | --parameter inline=true] [--rounds 2] [--seconds 8] [--connections 1,16]
 //
 // The client shares the cores with the server. Writes bench/results/serving-cpu-per-request.json.
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, start, freePort, waitReady, machine, writeResult, table, f, flags, requireBuild, statCpuS } from '../lib.mjs';
+import { ROOT, start, freePort, waitReady, machine, writeResult, table, f, flags, requireBuild, statCpuS, fashionCopy } from '../lib.mjs';
 import { wrk, binaryInferBody } from '../clients.mjs';
 
 requireBuild();
@@ -30,13 +28,7 @@ if (opts.parameter) builds.push([String(opts.parameter), ROOT, withParameter(Str
 function withParameter(setting) {
   const [name, value] = setting.split('=');
   if (!name || value === undefined) throw new Error(`--parameter ${setting}: NAME=VALUE`);
-  const dir = join(mkdtempSync(join(tmpdir(), 'ferry-cpu-')), 'fashion');
-  cpSync(FASHION, dir, { recursive: true });
-  const file = join(dir, 'config.yaml');
-  const text = readFileSync(file, 'utf8');
-  if (!/^parameters:$/m.test(text)) throw new Error(`${file} has no parameters: block`);
-  writeFileSync(file, text.replace(/^parameters:$/m, `parameters:\n  ${name}: ${JSON.stringify(value)}`));
-  return dir;
+  return fashionCopy((text) => text.replace(/^parameters:$/m, `parameters:\n  ${name}: ${JSON.stringify(value)}`));
 }
 const clients = String(opts.connections).split(',').map(Number);
 

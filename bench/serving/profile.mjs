@@ -8,23 +8,19 @@
 //   node bench/serving/profile.mjs [--connections 1] [--seconds 10] [--placement auto|worker|inline] [--route v2|predict]
 //
 // Writes bench/results/serving-profile-c<N>-<placement>[-predict].json.
-import { mkdtempSync, readdirSync, readFileSync, cpSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, FERRY, start, freePort, waitReady, machine, writeResult, table, f, flags, requireBuild, sleep } from '../lib.mjs';
+import { ROOT, FERRY, start, freePort, waitReady, machine, writeResult, table, f, flags, requireBuild, sleep, fashionCopy } from '../lib.mjs';
 import { wrk, binaryInferBody } from '../clients.mjs';
 
 requireBuild();
 const opts = flags(process.argv.slice(2), { connections: 1, seconds: 10, placement: 'auto', route: 'v2' });
 if (opts.route !== 'v2' && opts.route !== 'predict') throw new Error(`--route ${opts.route}: v2 or predict`);
-const dir = mkdtempSync(join(tmpdir(), 'ferry-profile-'));
-const repo = join(dir, 'models');
-cpSync(join(ROOT, 'examples', 'fashion'), join(repo, 'fashion'), { recursive: true });
-const cfgFile = join(repo, 'fashion', 'config.yaml');
-writeFileSync(cfgFile, readFileSync(cfgFile, 'utf8').replace(/^  intra_op_threads: 1$/m, `  intra_op_threads: 1\n  inline: ${opts.placement === 'worker' ? 'false' : opts.placement === 'inline' ? 'true' : 'auto'}`));
-const profDir = join(dir, 'prof');
+const model = fashionCopy((text) => text.replace(/^  intra_op_threads: 1$/m, `  intra_op_threads: 1\n  inline: ${opts.placement === 'worker' ? 'false' : opts.placement === 'inline' ? 'true' : 'auto'}`));
+const profDir = join(mkdtempSync(join(tmpdir(), 'ferry-profile-')), 'prof');
 const port = await freePort();
-const child = start(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, FERRY, 'serve', join(repo, 'fashion'), '--port', String(port), '--log-level', 'warn']);
+const child = start(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, FERRY, 'serve', model, '--port', String(port), '--log-level', 'warn']);
 const url = `http://127.0.0.1:${port}`;
 await waitReady(`${url}/v2/health/ready`, child);
 const { path, body, headers } = await requestFor(opts.route);

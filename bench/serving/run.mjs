@@ -17,10 +17,9 @@
 //   node bench/serving/run.mjs [--only latency,flask,resnet,storm,triton] [--seconds 10] [--rounds 2]
 //
 // The clients run on the same cores as the servers. Results: bench/results/serving.json.
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, PYTHON, start, startFerry, freePort, sleep, machine, writeResult, table, f, flags, requireBuild, ensureResnet18, waitReady, waitQuiet, statCpuS } from '../lib.mjs';
+import { ROOT, PYTHON, start, startFerry, freePort, sleep, machine, writeResult, table, f, flags, requireBuild, ensureResnet18, waitReady, waitQuiet, statCpuS, fashionCopy } from '../lib.mjs';
 import { wrk, perfAnalyzer, perfAnalyzerAvailable, binaryInferBody } from '../clients.mjs';
 
 requireBuild();
@@ -46,14 +45,11 @@ const result = { machine: m, seconds: S, rounds: ROUNDS, goals: {} };
 
 /** A copy of the default model whose image block preprocesses as the seed's Flask server does: gray, resized (fill), no object pass. */
 function seedPreprocessing() {
-  const dir = join(mkdtempSync(join(tmpdir(), 'ferry-seed-prep-')), 'fashion');
-  cpSync(FASHION, dir, { recursive: true });
-  const file = join(dir, 'config.yaml');
-  const text = readFileSync(file, 'utf8');
-  const edited = text.replace(/^  invert: auto\n/m, '  invert: false\n').replace(/^  trim: true.*\n/m, '').replace(/^  fit: contain\n/m, '  fit: fill\n');
-  if ((edited.match(/^  (invert: false|fit: fill)$/gm) ?? []).length !== 2 || /^  trim:/m.test(edited)) throw new Error(`${file}: its image block changed; update seedPreprocessing()`);
-  writeFileSync(file, edited);
-  return dir;
+  return fashionCopy((text) => {
+    const edited = text.replace(/^  invert: auto\n/m, '  invert: false\n').replace(/^  trim: true.*\n/m, '').replace(/^  fit: contain\n/m, '  fit: fill\n');
+    if ((edited.match(/^  (invert: false|fit: fill)$/gm) ?? []).length !== 2 || /^  trim:/m.test(edited)) throw new Error('examples/fashion/config.yaml: its image block changed; update seedPreprocessing()');
+    return edited;
+  });
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
